@@ -1,0 +1,85 @@
+"""One packet per datagram. Only the configured peer is accepted (a UDP port is unauthenticated),
+as fprime-gds ``udp-fast`` does; everything else is dropped and counted."""
+from __future__ import annotations
+
+import errno
+import select
+import socket
+
+from links.base import LinkStats, SequenceTracker
+from protocol.codec import Codec, PacketError
+
+
+def _resolve(addr: tuple[str, int]) -> tuple[str, int]:
+    return socket.gethostbyname(addr[0]), int(addr[1])
+
+
+class UdpLink:
+    def __init__(self, local: tuple[str, int], peer: tuple[str, int], rcvbuf: int = 8 << 20):
+        self.local = _resolve(local)
+        self.peer = _resolve(peer)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        except OSError:
+            pass
+        self.sock.bind(self.local)
+        self.local = self.sock.getsockname()
+        self.sock.setblocking(False)
+        self._stats = LinkStats()
+        self._seq = SequenceTracker()
+
+    def send(self, packet: bytes) -> bool:
+        try:
+            self.sock.sendto(packet, self.peer)
+        except OSError:
+            # Nobody listening yet (ICMP port unreachable) or a full buffer: counted, never raised.
+            self._stats.send_errors += 1
+            return False
+        self._stats.packets_out += 1
+        self._stats.bytes_out += len(packet)
+        return True
+
+    def recv(self, timeout: float = 0.0, max_packets: int = 10000) -> list[bytes]:
+        out: list[bytes] = []
+        if timeout > 0:
+            r, _, _ = select.select([self.sock], [], [], timeout)
+            if not r:
+                return out
+        st = self._stats
+        while len(out) < max_packets:
+            try:
+                data, addr = self.sock.recvfrom(65536)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno in (errno.ECONNREFUSED, errno.ECONNRESET):
+                    continue  # ICMP echo of an earlier send; not data
+                raise
+            if addr != self.peer:
+                st.rejected_foreign += 1
+                continue
+            try:
+                _, apid, seq = Codec.check_frame(data)
+            except PacketError as exc:
+                st.rejected_bad += 1
+                if exc.reason == "BAD_CRC":
+                    st.crc_failures += 1
+                continue
+            gap = self._seq.gap(apid, seq)
+            st.count_in(apid, len(data))
+            if gap:
+                st.seq_gaps += gap
+                st.per_apid[apid]["gaps"] += gap
+            out.append(data)
+        return out
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def stats(self) -> LinkStats:
+        return self._stats
+
+    def close(self) -> None:
+        self.sock.close()
