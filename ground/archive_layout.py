@@ -34,7 +34,11 @@ _ARROW = {"u1": pa.uint8(), "i1": pa.int8(), "u2": pa.uint16(), "i2": pa.int16()
 
 
 def arrow_type(f: Field) -> pa.DataType:
-    return pa.binary() if f.is_variable else _ARROW[f.numpy_type]
+    if f.is_variable:
+        return pa.binary()
+    if f.is_bytes:
+        return pa.binary(f.size)
+    return _ARROW[f.numpy_type]
 
 
 def arrow_schema(p: TelemetryPacket) -> pa.Schema:

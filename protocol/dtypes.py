@@ -12,13 +12,13 @@ HEADER_COLUMNS = [("seq", "<u2"), ("coarse", "<u4"), ("fine", "<u2")]
 
 def record_dtype(p: TelemetryPacket) -> np.dtype:
     """Native-endian packed record: seq, CUC coarse and fine, then every field in order."""
-    return np.dtype(HEADER_COLUMNS + [(f.name, "<" + f.numpy_type) for f in p.fields])
+    return np.dtype(HEADER_COLUMNS + [(f.name, f.numpy_type if f.is_bytes else "<" + f.numpy_type) for f in p.fields])
 
 
 def wire_dtype(p: TelemetryPacket) -> np.dtype:
     """The packet exactly as on the wire (big-endian), for zero-copy views of a packet file."""
     return np.dtype([("w0", ">u2"), ("w1", ">u2"), ("w2", ">u2"), ("coarse", ">u4"), ("fine", ">u2")]
-                    + [(f.name, ">" + f.numpy_type) for f in p.fields] + [("crc", ">u2")])
+                    + [(f.name, f.numpy_type if f.is_bytes else ">" + f.numpy_type) for f in p.fields] + [("crc", ">u2")])
 
 
 def batch_layouts(d: Dictionary) -> dict[int, tuple[int, list[int], np.dtype]]:

@@ -45,10 +45,17 @@ class Field:
     fill: float | int | None = None
 
     @property
+    def is_bytes(self) -> bool:
+        """A fixed-length byte string (``construct.Bytes(n)``), e.g. an embedded command."""
+        return isinstance(self.type, cs.Bytes)
+
+    @property
     def fmt(self) -> str:
-        """struct format character without byte order (derived from the Construct type)."""
+        """struct format without byte order (derived from the Construct type)."""
         if self.type is None:
             return ""
+        if self.is_bytes:
+            return f"{self.type.length}s"
         return self.type.fmtstr.lstrip("<>=!")
 
     @property
@@ -65,6 +72,8 @@ class Field:
 
     @property
     def numpy_type(self) -> str:
+        if self.is_bytes:
+            return f"V{self.size}"
         return {"B": "u1", "b": "i1", "H": "u2", "h": "i2", "I": "u4", "i": "i4",
                 "Q": "u8", "q": "i8", "f": "f4", "d": "f8", "e": "f2"}[self.fmt]
 
@@ -78,6 +87,10 @@ class Field:
         if self.type is None:
             if not isinstance(value, (bytes, bytearray, memoryview)):
                 return f"{self.name}: expected bytes"
+            return None
+        if self.is_bytes:
+            if not isinstance(value, (bytes, bytearray)) or len(value) > self.size:
+                return f"{self.name}: expected at most {self.size} bytes"
             return None
         if isinstance(value, str) and self.states:
             if value not in self.states.values():
@@ -105,6 +118,8 @@ class Field:
 
     def raw(self, value: Any) -> Any:
         """Engineering value (state name or number) -> wire value."""
+        if self.is_bytes:
+            return bytes(value).ljust(self.size, b"\0")
         if isinstance(value, str) and self.states:
             return {v: k for k, v in self.states.items()}[value]
         if not self.is_float and isinstance(value, float):
