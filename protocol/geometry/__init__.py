@@ -5,7 +5,8 @@ ground uploads pointing predicts as gimbal (az, el) in it. Pure computation; the
 reading the bundled TLE file.
 """
 from protocol.geometry.earth import OCTL, Station
-from protocol.geometry.look import LookAngles, in_field_of_regard, look_angles
+from protocol.geometry.look import (LookAngles, gimbal_angles, gimbal_direction, in_field_of_regard, look_angles,
+                                    payload_axes)
 from protocol.geometry.orbit import Orbit, OrbitError
 from protocol.geometry.passes import Pass, Window, feasibility_mask, find_passes
 from protocol.geometry.timescale import gmst_rad, utc_seconds_since_1958
@@ -13,6 +14,6 @@ from protocol.geometry.tle import DEFAULT_TLE_PATH, load_tle, load_tles, tle_che
 
 __all__ = [
     "DEFAULT_TLE_PATH", "LookAngles", "OCTL", "Orbit", "OrbitError", "Pass", "Station", "Window",
-    "feasibility_mask", "find_passes", "gmst_rad", "in_field_of_regard", "load_tle", "load_tles",
-    "look_angles", "tle_checksum_ok", "utc_seconds_since_1958",
+    "feasibility_mask", "find_passes", "gimbal_angles", "gimbal_direction", "gmst_rad", "in_field_of_regard", "load_tle", "load_tles",
+    "look_angles", "payload_axes", "tle_checksum_ok", "utc_seconds_since_1958",
 ]

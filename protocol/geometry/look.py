@@ -23,10 +23,14 @@ import numpy as np
 
 from protocol.geometry.earth import Station
 from protocol.geometry.orbit import Orbit
-from protocol.geometry.timescale import EARTH_ROTATION_RAD_S, gmst_rad, utc_seconds_since_1958
+from protocol.geometry.timescale import EARTH_ROTATION_RAD_S, gmst_rad, ut1_seconds_since_1958
 from protocol.opals import AZ_RANGE_DEG, EL_RANGE_DEG
 
 _DEG = 180.0 / np.pi
+# WGS-72 constants, as SGP4 uses for element sets.
+MU_KM3_S2 = 398600.8
+EARTH_RADIUS_KM = 6378.135
+J2 = 0.001082616
 
 
 @dataclass(frozen=True)
@@ -65,15 +69,53 @@ def _unit(a: np.ndarray) -> np.ndarray:
     return a / np.sqrt(_rows_dot(a, a))[:, None]
 
 
-def look_angles(orbit: Orbit, station: Station, tai: np.ndarray, dut1_s: float = 0.0) -> LookAngles:
+def payload_axes(r: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Payload (LVLH) unit axes x (ram), y (starboard = -orbit normal), z (nadir), each (N, 3), in
+    the frame of ``r``/``v`` (TEME for SGP4 states)."""
+    r, v = np.atleast_2d(r), np.atleast_2d(v)
+    z_ax = -_unit(r)
+    y_ax = -_unit(np.cross(r, v))
+    return np.cross(y_ax, z_ax), y_ax, z_ax
+
+
+def gimbal_angles(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(az, el) in deg of unit vectors ``u`` (N, 3) given in payload-frame components."""
+    u = np.atleast_2d(u)
+    return (np.degrees(np.arctan2(u[:, 0], u[:, 2])), np.degrees(np.arcsin(np.clip(u[:, 1], -1.0, 1.0))))
+
+
+def gimbal_direction(az_deg: np.ndarray | float, el_deg: np.ndarray | float) -> np.ndarray:
+    """Unit line of sight (N, 3), payload-frame components, of gimbal angles (deg): the inverse
+    of :func:`gimbal_angles` (for |az| <= 180, |el| <= 90)."""
+    az, el = np.radians(np.atleast_1d(az_deg)), np.radians(np.atleast_1d(el_deg))
+    return np.stack([np.cos(el) * np.sin(az), np.sin(el), np.cos(el) * np.cos(az)], axis=-1)
+
+
+def lvlh_angular_velocity(r: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Angular velocity (rad/s, inertial components) of the payload frame defined by r, v.
+
+    The orbit rate h/r² turns nadir; J2's out-of-plane pull a_h also turns the orbit plane
+    about the radius at a_h·r/|h| (~1e-4 deg/s for the ISS), which the gimbal rates include.
+    """
+    h = np.cross(r, v)
+    r2 = _rows_dot(r, r)
+    h_norm = np.sqrt(_rows_dot(h, h))
+    k = -1.5 * J2 * MU_KM3_S2 * EARTH_RADIUS_KM ** 2 / r2 ** 2.5
+    z2 = r[:, 2] ** 2 / r2
+    a_j2 = k[:, None] * r * np.stack([1.0 - 5.0 * z2, 1.0 - 5.0 * z2, 3.0 - 5.0 * z2], axis=1)
+    a_h = _rows_dot(a_j2, h) / h_norm
+    return h / r2[:, None] + (a_h / h_norm)[:, None] * r
+
+
+def look_angles(orbit: Orbit, station: Station, tai: np.ndarray, dut1_s: float | None = None) -> LookAngles:
     """Vectorised look angles between the ISS payload and ``station`` at TAI seconds since 1958.
 
-    ``dut1_s`` is UT1-UTC (|dut1| < 0.9 s): it moves the ISS by up to ~0.15 km along track in
-    the Earth-fixed frame, i.e. up to ~0.02 deg at closest approach.
+    ``dut1_s`` (UT1-UTC, |dut1| < 0.9 s) overrides the bundled IERS table; ignoring it would move
+    the ISS up to ~0.15 km in the Earth-fixed frame, ~0.02 deg at closest approach.
     """
     tai = np.atleast_1d(np.asarray(tai, dtype=np.float64))
     r, v = orbit.state(tai)
-    theta = gmst_rad(utc_seconds_since_1958(tai) + dut1_s)
+    theta = gmst_rad(ut1_seconds_since_1958(tai, dut1_s))
     c, s = np.cos(theta), np.sin(theta)
 
     # Station in TEME (rotate Earth-fixed by -GMST) and its inertial velocity (Earth rotation).
@@ -95,12 +137,8 @@ def look_angles(orbit: Orbit, station: Station, tai: np.ndarray, dut1_s: float =
     u_dot = (rho_dot - u * _rows_dot(u, rho_dot)[:, None]) / rng[:, None]
 
     # LVLH (payload) axes and the frame's angular velocity (orbit rate about the orbit normal).
-    h = np.cross(r, v)
-    r2 = _rows_dot(r, r)
-    z_ax = -r / np.sqrt(r2)[:, None]
-    y_ax = -_unit(h)
-    x_ax = np.cross(y_ax, z_ax)
-    omega = h / r2[:, None]
+    x_ax, y_ax, z_ax = payload_axes(r, v)
+    omega = lvlh_angular_velocity(r, v)
     u_rel_dot = u_dot - np.cross(omega, u)  # derivative as seen in the rotating payload frame
 
     ux, uy, uz = _rows_dot(u, x_ax), _rows_dot(u, y_ax), _rows_dot(u, z_ax)

@@ -111,7 +111,7 @@ def _windows(pred: Callable[[np.ndarray], np.ndarray], t: np.ndarray, mask: np.n
 
 
 def find_passes(orbit: Orbit, station: Station, start_tai: float, stop_tai: float,
-                min_elevation_deg: float = 20.0, dut1_s: float = 0.0) -> list[Pass]:
+                min_elevation_deg: float = 20.0, dut1_s: float | None = None) -> list[Pass]:
     """Every pass between ``start_tai`` and ``stop_tai`` whose maximum elevation reaches the minimum.
 
     A pass already up at ``start_tai`` (or still up at ``stop_tai``) is cut at that bound.
