@@ -47,6 +47,8 @@ class StreamScanner:
         self._batch = batch
         self._offsets = np.empty(batch, dtype=np.uint32)
         self._lengths = np.empty(batch, dtype=np.uint32)
+        self._c_offsets = ffi.from_buffer("uint32_t[]", self._offsets)
+        self._c_lengths = ffi.from_buffer("uint32_t[]", self._lengths)
         self._n = ffi.new("size_t *")
 
     def scan(self, buf: bytearray | bytes | memoryview, final: bool = False) -> tuple[int, np.ndarray, np.ndarray]:
@@ -55,7 +57,7 @@ class StreamScanner:
         consumed = lib.opals_deframe(
             cbuf, len(cbuf), 1 if final else 0, self.max_packet_len,
             self._mask if self._mask is not None else ffi.NULL,
-            ffi.from_buffer(self._offsets), ffi.from_buffer(self._lengths), self._batch, self._n, self._st,
+            self._c_offsets, self._c_lengths, self._batch, self._n, self._st,
         )
         n = self._n[0]
         return consumed, self._offsets[:n], self._lengths[:n]
@@ -171,7 +173,7 @@ class BatchDecoder:
         while True:
             self._st.full = 0
             done += lib.opals_batch_decode_at(
-                cbuf, ffi.from_buffer(off[done:]), ffi.from_buffer(ln[done:]), n - done,
+                cbuf, ffi.from_buffer("uint32_t[]", off[done:]), ffi.from_buffer("uint32_t[]", ln[done:]), n - done,
                 self._c_layouts, self._index, self._st)
             if not self._st.full:
                 break
