@@ -77,29 +77,33 @@ class Deframer:
     def _scan(self, data, final: bool):
         n = len(data)
         self._scanner.count_in(n)
-        held = len(self._buf)
-        if held and not final and held + n < self._need:
+        if self._buf and not final and len(self._buf) + n < self._need:
             self._buf += data
             self.bytes_copied += n
             return
-        if held:
-            # Join the held bytes with at most one frame of the new data: a frame that starts in
-            # the held bytes ends within that, so the rest of ``data`` is scanned in place.
-            take = min(n, self._max_frame)
-            joint = bytes(self._buf) + bytes(data[:take])
+        start = 0  # first byte of ``data`` not yet merged into the held bytes
+        while self._buf:
+            # Join the held bytes with just enough new data to decide the frame they start; the
+            # rest of ``data`` is then scanned in place.
+            held = len(self._buf)
+            take = min(n - start, max(self._need - held, 0) + _LOOKAHEAD)
+            joint = bytes(self._buf) + bytes(data[start:start + take])
             self.bytes_copied += held + take
-            last = take == n
-            pos = yield from self._scan_buffer(joint, 0, final and last)
-            self._buf = bytearray()
-            if last or pos < held:
+            at_end = start + take == n
+            pos = yield from self._scan_buffer(joint, 0, final and at_end)
+            if pos >= held:
+                start += pos - held
+                self._buf = bytearray()
+                break
+            if at_end:
                 self._keep(joint, pos)
                 return
-            start = pos - held
-        else:
-            start = 0
+            self._keep(joint, pos)  # a later candidate inside the held bytes needs more data
+            start += take
         if not isinstance(data, bytes):
-            data = bytes(data)  # the caller may reuse its buffer; batches must not change under us
-            self.bytes_copied += n
+            data = bytes(data[start:])  # the caller may reuse its buffer; batches must not change
+            self.bytes_copied += len(data)
+            start = 0
         pos = yield from self._scan_buffer(data, start, final)
         self._keep(data, pos)
 
@@ -126,6 +130,9 @@ class Deframer:
 
     def stats(self) -> DeframeStats:
         return self._scanner.stats()
+
+
+_LOOKAHEAD = 16  # new bytes joined beyond a held frame's end: the next frame's marker and header
 
 
 def _frame_need(held: bytes) -> int:
