@@ -124,6 +124,7 @@ class FlightSoftware:
         self._tlm_next: dict[str, float] = {}
         self._safety_sig: tuple[int, int] | None = None
         self._boot_time: float | None = None
+        self._link_seen = (0, 0)
         self._handlers: dict[str, Callable[[TcPacket], str | None]] = {
             "NOOP": lambda tc: None, "PING": self._cmd_ping, "HEALTH_CHECK": self._cmd_health_check,
             "CLEAR_PREDICTS": self._cmd_clear_predicts, "LOAD_PREDICT": self._cmd_load_predict,
@@ -147,6 +148,7 @@ class FlightSoftware:
     def control_cycle(self, now: float) -> None:
         for raw in self.port.recv(0.0):
             self.handle_packet(raw)
+        self._link_rejections()
         for tai, opcode, args, seq in self.sequence.due(now):
             self._run_sequenced(now, tai, opcode, args, seq)
         self.az, self.el = self.hal.gimbal.read()
@@ -363,6 +365,21 @@ class FlightSoftware:
             self._reject_packet(raw, PacketError("BAD_HEADER", "telemetry on the uplink", apid=pkt.apid))
             return
         self.execute(pkt, pkt.seq)
+
+    def _link_rejections(self) -> None:
+        """Packets the link layer already dropped (bad CRC/length datagrams) are rejections too."""
+        stats = getattr(self.port, "stats", None)
+        if stats is None:
+            return
+        st = stats()
+        if st is None:
+            return
+        crc, other = st.crc_failures, max(0, st.rejected_bad - st.crc_failures)
+        for reason, n in (("BAD_CRC", crc - self._link_seen[0]), ("BAD_LENGTH", other - self._link_seen[1])):
+            if n > 0:
+                self.cmd_rejected += n
+                self.event("PACKET_REJECTED", _reason_id(reason), 0)  # one event per cycle, counter has all
+        self._link_seen = (crc, other)
 
     def _reject_packet(self, raw: bytes, exc: PacketError) -> None:
         self.cmd_rejected += 1

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from flight.pointing import SOFT_AZ_DEG
+from flight.pointing import SOFT_AZ_DEG, SOFT_EL_DEG
 from sim.pass_geometry import PassGeometry
 
 
@@ -29,13 +29,31 @@ class PassTimes:
     end: float
 
 
+def link_window(geometry: PassGeometry, margin_deg: float = 1.5, step_s: float = 0.5) -> tuple[float, float]:
+    """First and last time the link is possible: beacon up (elevation threshold), payload north
+    of the station, station inside the software pointing limits less ``margin_deg``."""
+    def ok(t: float) -> bool:
+        lk = geometry.look(t)
+        return (lk.north and lk.elevation_deg >= getattr(geometry, "threshold_elev_deg", 25.0) - 1e-6
+                and SOFT_AZ_DEG[0] + margin_deg <= lk.az <= SOFT_AZ_DEG[1] - margin_deg
+                and SOFT_EL_DEG[0] + margin_deg <= lk.el <= SOFT_EL_DEG[1] - margin_deg)
+    t = geometry.rise_tai
+    stop = geometry.set_tai
+    while t <= stop and not ok(t):
+        t += step_s
+    first = t
+    while t <= stop and ok(t):
+        t += step_s
+    return first, max(first, t - step_s)
+
+
 def plan_pass(geometry: PassGeometry, start_tai: float, stow: tuple[float, float] = (0.0, 10.0),
               predict_step_s: float = 1.0, slew_dps: float = 1.5, arm_after_rise_s: float = 4.0,
               arm_window_s: float = 10.0, end_az_margin_deg: float = 1.5,
               transmit_s: float | None = None, downlink_class: int | None = None) -> tuple[list[PlanItem], PassTimes]:
-    rise = geometry.rise_tai
+    rise, end = link_window(geometry, end_az_margin_deg)
     predicts_from = rise - 5.0
-    end = geometry.time_at_az(SOFT_AZ_DEG[0] + end_az_margin_deg) - 1.0
+    end -= 1.0
     if transmit_s is not None:
         end = min(end, rise + arm_after_rise_s + 1.0 + transmit_s)
     first = geometry.look(predicts_from)

@@ -39,6 +39,9 @@ class UplinkPort:
         """Not from ground (a fault): the checker does not count it as intent."""
         self._inbox.append(packet)
 
+    def stats(self):
+        return self.link.stats() if self.link is not None else None
+
     def send(self, packet: bytes) -> bool:
         if self.sent is not None:
             self.sent.append(packet)
