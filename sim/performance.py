@@ -17,6 +17,7 @@ class TrackingPerformance:
     locked: Callable[[], bool]
     settle_s: float = 1.0                     # pull-in after lock, excluded from the statistics
     beacon_in_view: float | None = None
+    elevation_at_view: float | None = None
     first_lock: float | None = None
     errors: list[float] = field(default_factory=list)
     locked_time_s: float = 0.0
@@ -28,6 +29,7 @@ class TrackingPerformance:
             self.emit_time_s += s.dt
         if self.beacon_in_view is None and s.beacon_visible:
             self.beacon_in_view = s.tai
+            self.elevation_at_view = s.station_elevation_deg
         locked = self.locked()
         if locked and self.first_lock is None:
             self.first_lock = s.tai
@@ -48,6 +50,7 @@ class TrackingPerformance:
             acq = self.first_lock - self.beacon_in_view
         return {
             "acquisition_s": acq,
+            "elevation_at_view_deg": self.elevation_at_view,
             "tracked_s": round(self.track_time_s, 3),
             "lock_fraction": self.locked_time_s / self.track_time_s if self.track_time_s else 0.0,
             "err_mean_urad": sum(e) / n if n else 0.0,

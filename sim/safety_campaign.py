@@ -69,7 +69,8 @@ def adversarial_commands(codec: Codec, rise: float) -> list[tuple[float, bytes]]
 
 
 def short_pass(faults: Iterable[str] = (), seed: int = 0, extra: Iterable[tuple[float, bytes]] = (),
-               adversarial: bool = True, codec: Codec | None = None, tail_s: float = 22.0) -> ScenarioResult:
+               adversarial: bool = True, codec: Codec | None = None, tail_s: float = 22.0,
+               keep_sent: bool = False) -> ScenarioResult:
     """Run one shortened pass with ``faults``; ``extra`` are more (tai, packet) ground commands."""
     codec = codec or make_codec()
     geometry = FlyoverPass(tca_tai=START_TAI + 122.0)
@@ -79,7 +80,7 @@ def short_pass(faults: Iterable[str] = (), seed: int = 0, extra: Iterable[tuple[
     sim = Simulation(geometry, START_TAI, seed=seed, faults=tuple(faults),
                      world_config=WorldConfig(camera=dict(SHORT_CAMERA)), flight_config=fcfg,
                      fault_fallback_tai=rise + 7.0, codec=codec)
-    sim.port.keep_sent = False
+    sim.port.keep_sent = keep_sent
     for p in timetag_packets(codec, items):
         sim.port.ground(p)
     if adversarial:

@@ -27,8 +27,8 @@ class UplinkPort:
         self.link = link
         self.on_ground = on_ground
         self._inbox: deque[bytes] = deque()
-        self.sent: list[bytes] | None = None if link is not None else []
-        self.keep_sent = link is None
+        self.keep_sent = link is None           # tests read back what flight sent
+        self.sent: list[bytes] = []
 
     def ground(self, packet: bytes) -> None:
         if self.on_ground:
@@ -43,7 +43,7 @@ class UplinkPort:
         return self.link.stats() if self.link is not None else None
 
     def send(self, packet: bytes) -> bool:
-        if self.sent is not None:
+        if self.keep_sent:
             self.sent.append(packet)
         return self.link.send(packet) if self.link is not None else True
 
