@@ -618,7 +618,7 @@ class FlightSoftware:
             if nxt is None or now + 1e-9 >= nxt:
                 self._tlm_next[name] = (now if nxt is None or now - nxt > period else nxt) + period
                 getattr(self, "_tlm_" + name.lower())(now)
-        sig = (self.safety.status_word(), LASER_STATE_IDS[self.safety.laser_state])
+        sig = self.safety.signature()
         if sig != self._safety_sig:
             self._safety_sig = sig
             self._tlm_safety(now)

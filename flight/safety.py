@@ -194,6 +194,11 @@ class LaserSafety:
             return "ARMED"
         return "OFF"
 
+    def signature(self) -> tuple:
+        """Everything the SAFETY packet reports as state (cheap to compare every cycle)."""
+        return (self.relays, self.armed, self.firing, self.pointing_ok, self.locked, self.switches,
+                self.emitting, self.interlock_ok, self.over_temp, self.last_safing, self.safing_count)
+
     def status_word(self) -> int:
         b = SAFETY_BITS
         bits = {

@@ -10,6 +10,8 @@ import numpy as np
 
 from flight.hal import Frame, Window
 
+SUBPIXEL = 16
+
 
 @dataclass
 class CameraModel:
@@ -34,6 +36,16 @@ class CameraModel:
             self._pool.append(np.clip(f, 0, 65535).astype(np.uint16))
         self._cx = (self.width - 1) / 2.0
         self._cy = (self.height - 1) / 2.0
+        self._fades: list[float] = []
+        self._fade_i = 0
+        # The spot (unit total) for every 1/16-pixel sub-pixel position, drawn once.
+        r = self._r = int(math.ceil(4 * self.spot_sigma_px))
+        k = np.arange(-r, r + 2, dtype=np.float64)
+        sub = np.arange(SUBPIXEL) / SUBPIXEL
+        g = np.exp(-0.5 * ((k[None, :] - sub[:, None]) / self.spot_sigma_px) ** 2)
+        g /= math.sqrt(2 * math.pi) * self.spot_sigma_px
+        self._spots = (g[:, None, :, None] * g[None, :, None, :]).astype(np.float32)  # [fy, fx, y, x]
+        self._max_total = (65535.0 - 4 * self.background_dn) / float(self._spots.max())
 
     def in_view(self, err_x_urad: float, err_y_urad: float) -> bool:
         x = self._cx + err_x_urad / self.ifov_urad
@@ -41,10 +53,15 @@ class CameraModel:
         return 0.0 <= x <= self.width - 1 and 0.0 <= y <= self.height - 1
 
     def beacon_signal(self, range_km: float) -> float:
-        """Total beacon DN this frame: four independently scintillating beams, inverse square."""
-        s = self.scintillation_sigma
-        fades = np.exp(self.rng.normal(-s * s / 2, s, self.beams)).sum() / self.beams
-        return self.beacon_total_dn * float(fades) * (self.reference_range_km / max(range_km, 1.0)) ** 2
+        """Total beacon DN this frame: four independently scintillating beams (log-normal,
+        independent frame to frame at 100 Hz), inverse-square with range."""
+        if self._fade_i >= len(self._fades):
+            s = self.scintillation_sigma
+            draws = np.exp(self.rng.normal(-s * s / 2, s, (4096, self.beams))).mean(axis=1)
+            self._fades, self._fade_i = draws.tolist(), 0
+        fade = self._fades[self._fade_i]
+        self._fade_i += 1
+        return self.beacon_total_dn * fade * (self.reference_range_km / max(range_km, 1.0)) ** 2
 
     def render(self, window: Window | None, beacon: tuple[float, float, float] | None) -> Frame:
         """``beacon``: (err_x_urad, err_y_urad, total_dn) or None when the beacon is off."""
@@ -64,15 +81,17 @@ class CameraModel:
 
     def _stamp(self, img: np.ndarray, px: float, py: float, total: float) -> None:
         h, w = img.shape
-        r = int(math.ceil(4 * self.spot_sigma_px))
-        x0, x1 = max(int(px) - r, 0), min(int(px) + r + 2, w)
-        y0, y1 = max(int(py) - r, 0), min(int(py) + r + 2, h)
-        if x0 >= x1 or y0 >= y1:
+        r = self._r
+        ix, iy = math.floor(px), math.floor(py)
+        fx, fy = int((px - ix) * SUBPIXEL), int((py - iy) * SUBPIXEL)
+        x0, y0 = ix - r, iy - r
+        n = 2 * r + 2
+        cx0, cy0 = max(x0, 0), max(y0, 0)
+        cx1, cy1 = min(x0 + n, w), min(y0 + n, h)
+        if cx0 >= cx1 or cy0 >= cy1:
             return
-        s = self.spot_sigma_px
-        gx = np.exp(-0.5 * ((np.arange(x0, x1) - px) / s) ** 2)
-        gy = np.exp(-0.5 * ((np.arange(y0, y1) - py) / s) ** 2)
-        amp = total / (2 * math.pi * s * s)
-        spot = np.outer(gy * amp, gx)
-        patch = img[y0:y1, x0:x1].astype(np.float64) + spot
-        img[y0:y1, x0:x1] = np.clip(patch, 0, 65535).astype(np.uint16)
+        # Saturate at full well: the brightest pixel never passes 65535 - 4*background.
+        total = min(total, self._max_total)
+        spot = self._spots[fy, fx, cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0] * np.float32(total)
+        patch = img[cy0:cy1, cx0:cx1]
+        np.add(patch, spot, out=patch, casting="unsafe")

@@ -201,7 +201,6 @@ class FakeDownlink:
 
 def test_pass_files_are_listed_and_downlinked_through_the_injected_cfdp(tmp_path):
     FakeDownlink.instances.clear()
-    r = short_pass((), adversarial=False, keep_sent=True)  # builds its own store; re-run with a fake downlink:
     sim = _sim(tmp_path, downlink_factory=FakeDownlink)
     from sim.pass_plan import plan_pass, timetag_packets
     items, times = plan_pass(sim.geometry, START_TAI, stow=(62.0, 14.0), arm_after_rise_s=6.0, transmit_s=5.0,
