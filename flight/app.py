@@ -99,7 +99,6 @@ class FlightSoftware:
         self.downlink = factory(self.telemetry.queue_pdu, clock, self._on_downlink_complete) if factory else None
         self.executive = Executive(clock, cfg.control_hz)
         self.executive.add("control", cfg.control_hz, self.control_cycle)
-        self.executive.add("housekeeping", 1.0, self._housekeeping_cycle)
         self.boot_count = boot_count
         self.cmd_accepted = self.cmd_rejected = 0
         self.packets_rejected = 0
@@ -172,9 +171,6 @@ class FlightSoftware:
             self._downlink_next()
         self.telemetry.flush_pdus()
         self._periodic_telemetry(now)
-
-    def _housekeeping_cycle(self, now: float) -> None:
-        pass  # housekeeping content is sampled when the packet is due (see _periodic_telemetry)
 
     # ================================================================== modes
     def _on_mode_change(self, old: str, new: str) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
 
 from flight.hal import Frame, Window
 from native.centroid import CentroidKernel, Moments
