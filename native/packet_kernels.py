@@ -10,13 +10,13 @@ from native._packets import ffi, lib
 
 def crc16(data: bytes | bytearray | memoryview, init: int = 0xFFFF) -> int:
     """CRC-16-CCITT (poly 0x1021, non-reflected), slicing-by-8."""
-    buf = ffi.from_buffer(data)
+    buf = ffi.from_buffer("uint8_t[]", data)
     return lib.opals_crc16(buf, len(buf), init)
 
 
 def find_marker(data: bytes | bytearray | memoryview, start: int = 0) -> int:
     """Offset of the next 0x1ACFFC1D at or after ``start``, or -1."""
-    buf = ffi.from_buffer(data)
+    buf = ffi.from_buffer("uint8_t[]", data)
     return int(lib.opals_find_marker(buf, len(buf), start))
 
 
@@ -51,11 +51,11 @@ class StreamScanner:
 
     def scan(self, buf: bytearray | bytes | memoryview, final: bool = False) -> tuple[int, np.ndarray, np.ndarray]:
         """Returns (bytes consumed, packet offsets, packet lengths); call again while it fills a batch."""
-        cbuf = ffi.from_buffer(buf)
+        cbuf = ffi.from_buffer("uint8_t[]", buf)
         consumed = lib.opals_deframe(
             cbuf, len(cbuf), 1 if final else 0, self.max_packet_len,
             self._mask if self._mask is not None else ffi.NULL,
-            ffi.from_buffer(self._offsets), ffi.from_buffer(self._lengths), self._batch, self._n, self._st,
+            ffi.from_buffer("uint32_t[]", self._offsets), ffi.from_buffer("uint32_t[]", self._lengths), self._batch, self._n, self._st,
         )
         n = self._n[0]
         return consumed, self._offsets[:n], self._lengths[:n]
@@ -141,7 +141,7 @@ class BatchDecoder:
 
         Unconsumed bytes at the end are a truncated packet the caller keeps for the next call.
         """
-        cbuf = ffi.from_buffer(buf)
+        cbuf = ffi.from_buffer("uint8_t[]", buf)
         parts: list[dict[int, np.ndarray]] = []
         pos = 0
         while True:
@@ -156,7 +156,7 @@ class BatchDecoder:
 
     def decode_at(self, buf, offsets: np.ndarray, lengths: np.ndarray) -> dict[int, np.ndarray]:
         """Decode the packets a StreamScanner located in ``buf``."""
-        cbuf = ffi.from_buffer(buf)
+        cbuf = ffi.from_buffer("uint8_t[]", buf)
         parts = []
         done, n = 0, len(offsets)
         off = np.ascontiguousarray(offsets, dtype=np.uint32)
@@ -164,7 +164,7 @@ class BatchDecoder:
         while True:
             self._st.full = 0
             done += lib.opals_batch_decode_at(
-                cbuf, ffi.from_buffer(off[done:]), ffi.from_buffer(ln[done:]), n - done,
+                cbuf, ffi.from_buffer("uint32_t[]", off[done:]), ffi.from_buffer("uint32_t[]", ln[done:]), n - done,
                 self._c_layouts, self._index, self._st)
             if not self._st.full:
                 break
