@@ -32,6 +32,9 @@ class Limits:
     red: tuple[float, float] | None = None
 
 
+_FMT_ALIASES = {"L": "I", "l": "i"}
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -56,7 +59,8 @@ class Field:
             return ""
         if self.is_bytes:
             return f"{self.type.length}s"
-        return self.type.fmtstr.lstrip("<>=!")
+        # Construct spells 32-bit integers "L"/"l"; in standard sizes they are "I"/"i".
+        return _FMT_ALIASES.get(code := self.type.fmtstr.lstrip("<>=!"), code)
 
     @property
     def size(self) -> int:
@@ -74,7 +78,7 @@ class Field:
     def numpy_type(self) -> str:
         if self.is_bytes:
             return f"V{self.size}"
-        return {"B": "u1", "b": "i1", "H": "u2", "h": "i2", "I": "u4", "i": "i4", "L": "u4", "l": "i4",
+        return {"B": "u1", "b": "i1", "H": "u2", "h": "i2", "I": "u4", "i": "i4",
                 "Q": "u8", "q": "i8", "f": "f4", "d": "f8", "e": "f2"}[self.fmt]
 
     def construct(self) -> cs.Construct:
@@ -128,7 +132,7 @@ class Field:
 
 
 def _int_bounds(fmt: str) -> tuple[int, int]:
-    bits = {"B": 8, "b": 8, "H": 16, "h": 16, "I": 32, "i": 32, "L": 32, "l": 32, "Q": 64, "q": 64}[fmt]
+    bits = {"B": 8, "b": 8, "H": 16, "h": 16, "I": 32, "i": 32, "Q": 64, "q": 64}[fmt]
     if fmt.isupper():
         return 0, (1 << bits) - 1
     return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
