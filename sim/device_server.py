@@ -17,7 +17,7 @@ from sim.devices import sim_hal
 from sim.world import World
 
 # Faults that are pure hardware (device-side); software faults need the flight computer.
-HARDWARE_FAULTS = ("relay_a_stuck_closed", "relay_b_stuck_closed", "laser_driver_stuck_on", "hardstop_broken",
+HARDWARE_FAULTS = ("relay_a_stuck_closed", "relay_b_stuck_closed", "relay_a_window_ignored", "relay_b_window_ignored", "laser_driver_stuck_on", "hardstop_broken",
                    "switch_never_trips", "switch_stuck_tripped", "encoder_bias", "photodiode_blind")
 
 

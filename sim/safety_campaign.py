@@ -57,14 +57,16 @@ def adversarial_commands(codec: Codec, rise: float) -> list[tuple[float, bytes]]
         (rise + 8.0, c("LASER_ARM", {"window": 5.0}, seq=next(seq))),            # while emitting
         (rise + 11.0, c("LASER_SAFE", {}, seq=next(seq))),                       # revoke
         (rise + 11.5, c("LASER_FIRE", {}, seq=next(seq))),                       # not armed any more
-        (rise + 12.0, c("LASER_ARM", {"window": 3.0}, seq=next(seq))),
-        (rise + 12.5, c("LASER_FIRE", {}, seq=next(seq))),                       # second legitimate burst
+        (rise + 11.7, c("LASER_ARM", {"window": 1.0}, seq=next(seq))),           # after the faults struck:
+        (rise + 12.9, c("LASER_FIRE", {}, seq=next(seq))),                       # ... a late FIRE again
+        (rise + 13.2, c("LASER_ARM", {"window": 3.0}, seq=next(seq))),
+        (rise + 13.7, c("LASER_FIRE", {}, seq=next(seq))),                       # second legitimate burst
         (rise + 18.0, c("LASER_ARM", {"window": 5.0}, seq=next(seq))),           # after END_PASS
         (rise + 18.2, c("LASER_FIRE", {}, seq=next(seq))),
         (rise + 18.5, c("CLEAR_SAFE", {}, seq=next(seq))),
         (rise + 19.0, c("HEALTH_CHECK", {}, seq=next(seq))),
     ]
-    cmds += [(rise + 13.5, p) for p in _corrupt(codec)]
+    cmds += [(rise + 14.2, p) for p in _corrupt(codec)]
     return cmds
 
 
