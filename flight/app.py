@@ -102,6 +102,8 @@ class FlightSoftware:
         self.boot_count = boot_count
         self.cmd_accepted = self.cmd_rejected = 0
         self.packets_rejected = 0
+        self.device_faults = 0
+        self.last_device_error = ""
         self.health_ok = False
         self.az = self.el = 0.0
         self.fix = BeaconFix(False)
@@ -145,6 +147,28 @@ class FlightSoftware:
         return self.modes.mode
 
     def control_cycle(self, now: float) -> None:
+        """One control period; a device that fails (raises) is a fault, never a crash."""
+        try:
+            self._control(now)
+        except Exception as exc:  # noqa: BLE001 - flight keeps running and goes SAFE
+            self._device_fault(now, exc)
+
+    def _device_fault(self, now: float, exc: Exception) -> None:
+        self.device_faults += 1
+        self.last_device_error = repr(exc)
+        try:
+            self.event("FAULT_DETECTED", 1000 + min(self.device_faults, 999))
+            self.safety.safe("FAULT")
+        except Exception:  # noqa: BLE001 - the laser chain's watchdog covers a dead bus
+            pass
+        if self.modes.mode not in ("SAFE", "POWER_OFF"):
+            if self.modes.in_pass:
+                self.tracking_log = None
+                self.pass_stats = None
+                self.tracker.stop()
+            self.modes.go("SAFE", now)
+
+    def _control(self, now: float) -> None:
         for raw in self.port.recv(0.0):
             self.handle_packet(raw)
         self._link_rejections()
@@ -607,6 +631,8 @@ class FlightSoftware:
 
     # ================================================================== telemetry
     def _periodic_telemetry(self, now: float) -> None:
+        if self.modes.mode == "POWER_OFF":
+            return  # ready for power removal: the RF link goes quiet
         for name, period in self._tlm_period.items():
             if period <= 0:
                 continue
