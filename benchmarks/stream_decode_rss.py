@@ -36,7 +36,17 @@ def stream_decode(path: str) -> dict:
             view[:held] = view[used:end]
     st = dec.stats()
     return {"packets": packets, "crc_failures": st.crc_failures, "uptime_sum": uptime_sum,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process image's peak RSS (VmHWM). Not ru_maxrss: Linux carries that across exec, so a
+    child forked from a big parent would report the parent's size."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":
