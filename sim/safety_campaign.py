@@ -10,7 +10,7 @@ mode, FIRE after the window, ARM while emitting, commands after END_PASS, corrup
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from flight.app import FlightConfig
 from protocol.codec import Codec, make_codec
@@ -72,7 +72,7 @@ def adversarial_commands(codec: Codec, rise: float) -> list[tuple[float, bytes]]
 
 def short_pass(faults: Iterable[str] = (), seed: int = 0, extra: Iterable[tuple[float, bytes]] = (),
                adversarial: bool = True, codec: Codec | None = None, tail_s: float = 22.0,
-               keep_sent: bool = False) -> ScenarioResult:
+               keep_sent: bool = False, setup: Callable[[Simulation], None] | None = None) -> ScenarioResult:
     """Run one shortened pass with ``faults``; ``extra`` are more (tai, packet) ground commands."""
     codec = codec or make_codec()
     geometry = FlyoverPass(tca_tai=START_TAI + 122.0)
@@ -83,6 +83,8 @@ def short_pass(faults: Iterable[str] = (), seed: int = 0, extra: Iterable[tuple[
                      world_config=WorldConfig(camera=dict(SHORT_CAMERA)), flight_config=fcfg,
                      fault_fallback_tai=rise + 7.0, codec=codec)
     sim.port.keep_sent = keep_sent
+    if setup is not None:
+        setup(sim)
     for p in timetag_packets(codec, items):
         sim.port.ground(p)
     if adversarial:

@@ -46,17 +46,8 @@ def test_laser_off_within_one_control_cycle(cause):
         sim.at(sim.world.tai + 1.0, fire)    # one second into the first transmission
         sim.world.add_observer(lambda s: samples.append((s.tai, s.laser_emitting)))
 
-    from sim import safety_campaign
-    original = safety_campaign.Simulation.__post_init__
-
-    def patched(self):
-        original(self)
-        self.on_transmit(lambda: arm_trigger(self), delay_s=0.0)
-    safety_campaign.Simulation.__post_init__ = patched
-    try:
-        r = short_pass((), adversarial=False)
-    finally:
-        safety_campaign.Simulation.__post_init__ = original
+    r = short_pass((), adversarial=False,
+                   setup=lambda sim: sim.on_transmit(lambda: arm_trigger(sim), delay_s=0.0))
     dt = r.sim.world.dt
     assert hit, "the pass never reached TRANSMIT"
     t = hit[0]
