@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from protocol.geometry import (
     OCTL, Orbit, OrbitError, Station, feasibility_mask, find_passes, gimbal_angles, gimbal_direction,
-    in_field_of_regard, load_tle, load_tles, look_angles, payload_axes, tle_checksum_ok,
+    in_field_of_regard, load_tle, load_tles, look_angles, payload_axes, teme_to_ecef, tle_checksum_ok,
 )
 from protocol.geometry.timescale import JD_1958
 from protocol.opals import AZ_RANGE_DEG, EL_RANGE_DEG
@@ -69,8 +69,10 @@ def test_state_is_a_leo_orbit_and_nan_not_exception_when_sgp4_fails(orbit: Orbit
 
 
 # ---------------------------------------------------------------- skyfield agreement
-def test_station_alt_az_range_agree_with_skyfield_over_a_day(orbit: Orbit):
+def test_station_alt_az_range_agree_with_skyfield_over_a_day(orbit: Orbit, tmp_path, monkeypatch):
     from skyfield.api import EarthSatellite, load, wgs84
+
+    monkeypatch.chdir(tmp_path)  # skyfield downloads into the working directory: there must be nothing
 
     ts = load.timescale(builtin=True)  # bundled leap seconds and UT1: nothing downloaded
     sat = EarthSatellite(*load_tle(), "ISS (ZARYA)", ts)
@@ -90,6 +92,7 @@ def test_station_alt_az_range_agree_with_skyfield_over_a_day(orbit: Orbit):
     # With skyfield's own UT1-UTC the two agree far below the requirement (same SGP4, same frames).
     exact = look_angles(orbit, OCTL, tai, dut1_s=float(np.mean(t.dut1)))
     assert np.abs(exact.elevation - alt.degrees).max() < 1e-3
+    assert list(tmp_path.iterdir()) == []
 
 
 # ---------------------------------------------------------------- gimbal frame contract
@@ -125,34 +128,32 @@ def test_gimbal_direction_and_angles_are_inverse(az: float, el: float):
 
 
 def test_gimbal_az_el_match_the_line_of_sight_to_the_station(orbit: Orbit):
-    from protocol.geometry.timescale import gmst_rad, ut1_seconds_since_1958
-
     tai = orbit.epoch_tai + np.arange(0.0, DAY, 97.0)
     la = look_angles(orbit, OCTL, tai)
     r, v = orbit.state(tai)
-    theta = gmst_rad(ut1_seconds_since_1958(tai))
-    sx, sy, sz = OCTL.ecef_km
-    sta = np.stack([np.cos(theta) * sx - np.sin(theta) * sy, np.sin(theta) * sx + np.cos(theta) * sy,
-                    np.full_like(theta, sz)], axis=1)
     x, y, z = payload_axes(r, v)
     los = gimbal_direction(la.az, la.el)
-    world = los[:, :1] * x + los[:, 1:2] * y + los[:, 2:] * z
-    assert np.allclose(world * la.range_km[:, None], sta - r, atol=1e-6)
+    teme = los[:, :1] * x + los[:, 1:2] * y + los[:, 2:] * z
+    # Back in the Earth-fixed frame, range x line of sight from the ISS lands on the station.
+    assert np.allclose(teme_to_ecef(r + teme * la.range_km[:, None], tai), OCTL.ecef_km, atol=1e-6)
 
 
-def test_sign_convention_station_ahead_at_rise_behind_at_set_starboard_when_iss_north(week):
+def test_blocked_evaluation_matches_one_shot_and_empty_input(orbit: Orbit):
+    from protocol.geometry.look import CHUNK
+
+    tai = orbit.epoch_tai + np.arange(0.0, CHUNK + 1000.0)
+    whole = look_angles(orbit, OCTL, tai)
+    tail = look_angles(orbit, OCTL, tai[CHUNK - 5:])
+    assert np.array_equal(whole.az[CHUNK - 5:], tail.az) and np.array_equal(whole.elevation[CHUNK - 5:], tail.elevation)
+    assert len(look_angles(orbit, OCTL, np.array([]))) == 0
+
+
+def test_sign_convention_station_ahead_at_rise_behind_at_set_starboard_when_iss_north(orbit: Orbit, week):
     for p in week:
-        la = look_angles_at(p, [p.rise_tai + 1.0, p.culmination_tai, p.set_tai - 1.0])
+        la = look_angles(orbit, p.station, np.array([p.rise_tai + 1.0, p.culmination_tai, p.set_tai - 1.0]))
         assert la.az[0] > 0 > la.az[2]  # ahead (ram) when approaching, behind when leaving
         # ISS north of the station <=> the station lies to starboard (el > 0) at culmination
         assert (la.el[1] > 0) == bool(la.iss_north_of_station[1])
-
-
-def look_angles_at(p, times):
-    return look_angles(_ORBIT, p.station, np.array(times))
-
-
-_ORBIT = Orbit(*load_tle())
 
 
 def test_rates_match_finite_differences(orbit: Orbit):
