@@ -63,6 +63,22 @@ def test_look_angles_ours_500k_samples(benchmark, orbit):
     benchmark.extra_info["samples_per_s"] = LARGE_SAMPLES / benchmark.stats["median"]
 
 
+def test_look_angles_numpy_reference_500k_samples(benchmark, orbit):
+    """The same algebra in numpy (the kernel's reference): the reason the C kernel exists."""
+    from protocol.geometry.look import look_angles_reference
+
+    tai = _tai(orbit, LARGE_SAMPLES)
+    benchmark.pedantic(look_angles_reference, args=(orbit, OCTL, tai), rounds=5, iterations=1)
+    benchmark.extra_info["samples_per_s"] = LARGE_SAMPLES / benchmark.stats["median"]
+
+
+def test_sgp4_only_500k_samples(benchmark, orbit):
+    """SGP4 alone: the floor under look_angles."""
+    tai = _tai(orbit, LARGE_SAMPLES)
+    benchmark.pedantic(orbit.state, args=(tai,), rounds=5, iterations=1)
+    benchmark.extra_info["samples_per_s"] = LARGE_SAMPLES / benchmark.stats["median"]
+
+
 def test_find_passes_one_week(benchmark, orbit):
     passes = benchmark.pedantic(find_passes, args=(orbit, OCTL, orbit.epoch_tai, orbit.epoch_tai + 7 * 86400.0),
                                 rounds=3, iterations=1)
