@@ -195,6 +195,22 @@ def test_rates_match_finite_differences(orbit: Orbit):
     assert np.allclose(la.angular_rate, g_rate, atol=1e-9)
 
 
+def test_payload_frame_turns_at_lvlh_angular_velocity(orbit: Orbit):
+    from protocol.geometry.look import lvlh_angular_velocity
+
+    tai = orbit.epoch_tai + np.arange(0.0, 5600.0, 50.0)
+    h = 0.5
+    r, v = orbit.state(tai)
+    omega = lvlh_angular_velocity(r, v)
+    orbit_rate_only = np.cross(r, v) / np.einsum("ij,ij->i", r, r)[:, None]
+    before, after = payload_axes(*orbit.state(tai - h)), payload_axes(*orbit.state(tai + h))
+    for axis, a, b in zip(payload_axes(r, v), before, after):
+        # d(axis)/dt = omega x axis to 2e-8 rad/s (J3+ and drag left out); the J2 turn is ~1.5e-6
+        assert np.abs((b - a) / (2 * h) - np.cross(omega, axis)).max() < 2e-8
+    x_rate = (after[0] - before[0]) / (2 * h)
+    assert np.abs(x_rate - np.cross(orbit_rate_only, payload_axes(r, v)[0])).max() > 1e-6
+
+
 def test_in_field_of_regard_bounds_and_margin():
     lo_az, hi_az = AZ_RANGE_DEG
     lo_el, hi_el = EL_RANGE_DEG
