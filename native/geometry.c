@@ -8,7 +8,7 @@
 void opals_look_angles(size_t n, const double *r, const double *v, const double *theta,
                        const opals_look_params *p,
                        double *az, double *el, double *range_km, double *elevation, double *azimuth,
-                       uint8_t *north, double *az_rate, double *el_rate, double *angular_rate,
+                       uint8_t *north, uint8_t *northern_sky, double *az_rate, double *el_rate, double *angular_rate,
                        double *station_rate)
 {
     const double sx = p->station_ecef[0], sy = p->station_ecef[1], sz = p->station_ecef[2];
@@ -62,7 +62,8 @@ void opals_look_angles(size_t n, const double *r, const double *v, const double 
         double a = atan2(east, nor);
         if (a < 0.0) a += 2.0 * 3.14159265358979323846;
         azimuth[i] = a * DEG;
-        north[i] = nor > 0.0;
+        north[i] = gy > 0.0;  /* station on the starboard side of the orbit plane */
+        northern_sky[i] = nor > 0.0;
         const double fx = udx + w * uy, fy = udy - w * ux;
         station_rate[i] = sqrt(fx * fx + fy * fy + udz * udz) * DEG;
     }

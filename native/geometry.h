@@ -13,5 +13,5 @@ typedef struct {
 void opals_look_angles(size_t n, const double *r, const double *v, const double *theta,
                        const opals_look_params *p,
                        double *az, double *el, double *range_km, double *elevation, double *azimuth,
-                       uint8_t *north, double *az_rate, double *el_rate, double *angular_rate,
+                       uint8_t *north, uint8_t *northern_sky, double *az_rate, double *el_rate, double *angular_rate,
                        double *station_rate);

@@ -5,7 +5,7 @@ import numpy as np
 
 from native._geometry import ffi, lib
 
-OUTPUTS = ("az", "el", "range_km", "elevation", "azimuth", "iss_north_of_station",
+OUTPUTS = ("az", "el", "range_km", "elevation", "azimuth", "iss_north_of_station", "iss_in_northern_sky",
            "az_rate", "el_rate", "angular_rate", "station_angular_rate")
 
 
@@ -23,11 +23,13 @@ def look_angles_kernel(r: np.ndarray, v: np.ndarray, theta: np.ndarray, station_
     params.enu = [float(x) for x in np.asarray(enu, dtype=np.float64).ravel()]
     params.earth_rate = earth_rate
     params.j2_coeff = j2_coeff
-    out = {name: np.empty(n, dtype=np.uint8 if name == "iss_north_of_station" else np.float64) for name in OUTPUTS}
+    flags = ("iss_north_of_station", "iss_in_northern_sky")
+    out = {name: np.empty(n, dtype=np.uint8 if name in flags else np.float64) for name in OUTPUTS}
     buf = {name: ffi.from_buffer("uint8_t[]" if a.dtype == np.uint8 else "double[]", a, require_writable=True)
            for name, a in out.items()}
     lib.opals_look_angles(n, ffi.from_buffer("double[]", r), ffi.from_buffer("double[]", v),
                           ffi.from_buffer("double[]", theta), params,
                           *(buf[name] for name in OUTPUTS))
-    out["iss_north_of_station"] = out["iss_north_of_station"].view(np.bool_)
+    for name in flags:
+        out[name] = out[name].view(np.bool_)
     return out

@@ -14,6 +14,12 @@ Two-axis gimbal convention, for the unit line of sight ``u = (x, y, z)`` from pa
 So ``u = (cos el sin az, sin el, cos el cos az)``; nadir is az = el = 0. With this convention a
 station south of the ISS ground track (the ISS north of the station) has el > 0, and the OPALS
 derated range of motion is az -34..+73 deg, el 1..38 deg (protocol.opals AZ/EL_RANGE_DEG).
+
+"The ISS is north of the station" means the ISS orbit plane (its ground track) passes north of the
+station: the station is on the starboard side (u·y > 0, so el > 0). It does not mean the ISS is
+in the station's northern half-sky (``iss_in_northern_sky``): OPALS first light (5 June 2014,
+8:20-8:23 pm PDT per NASA's media advisory) was sent while the ISS approached from the south-west
+of OCTL, station ahead and to starboard, which this convention places inside the range of motion.
 """
 from __future__ import annotations
 
@@ -42,8 +48,9 @@ class LookAngles:
     station, their rates ``az_rate``, ``el_rate``, and ``angular_rate``, the magnitude of the
     line-of-sight rate in the payload frame (what the gimbal must slew). Station side:
     ``elevation`` of the ISS above the local horizon (geodetic), ``azimuth`` from north toward
-    east in [0, 360), ``station_angular_rate`` (telescope tracking rate), ``range_km``, and
-    ``iss_north_of_station`` (the ISS lies in the station's northern half-sky).
+    east in [0, 360), ``station_angular_rate`` (telescope tracking rate), ``range_km``.
+    ``iss_north_of_station``: the ISS ground track passes north of the station (the station is
+    on the starboard side, el > 0); ``iss_in_northern_sky``: azimuth within 90 deg of north.
     """
 
     tai: np.ndarray
@@ -53,6 +60,7 @@ class LookAngles:
     elevation: np.ndarray
     azimuth: np.ndarray
     iss_north_of_station: np.ndarray
+    iss_in_northern_sky: np.ndarray
     az_rate: np.ndarray
     el_rate: np.ndarray
     angular_rate: np.ndarray
@@ -194,7 +202,8 @@ def look_angles_reference(orbit: Orbit, station: Station, tai: np.ndarray, dut1_
 
     return LookAngles(
         tai=tai, az=az * _DEG, el=el * _DEG, range_km=rng,
-        elevation=elevation * _DEG, azimuth=azimuth * _DEG, iss_north_of_station=north > 0.0,
+        elevation=elevation * _DEG, azimuth=azimuth * _DEG, iss_north_of_station=gy > 0.0,
+        iss_in_northern_sky=north > 0.0,
         az_rate=az_rate * _DEG, el_rate=el_rate * _DEG, angular_rate=angular_rate * _DEG,
         station_angular_rate=station_rate * _DEG,
     )

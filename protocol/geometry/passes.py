@@ -2,8 +2,8 @@
 
 A pass runs from rise to set at the geometric horizon and is kept when its maximum elevation
 reaches ``min_elevation_deg``. Its ``feasible`` windows are where, at once, the ISS is north of
-the station, the gimbal direction is inside the field of regard and the elevation is at least
-the minimum. Edges are found on a coarse grid and refined by bisection (to ~1 ms).
+the station (its ground track passes north: the station is to starboard, see look.py), the gimbal
+direction is inside the field of regard and the elevation is at least the minimum. Edges are found on a coarse grid and refined by bisection (to ~1 ms).
 """
 from __future__ import annotations
 
