@@ -1,6 +1,8 @@
 """protocol.geometry: agreement with skyfield, the gimbal frame contract, pass statistics (2014 TLE)."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -22,9 +24,16 @@ def orbit() -> Orbit:
     return Orbit(*load_tle())
 
 
+@functools.cache
+def _week_passes() -> tuple:
+    """The first week of the bundled TLE above 20 deg (shared with hypothesis tests, computed once)."""
+    orbit = Orbit(*load_tle())
+    return tuple(find_passes(orbit, OCTL, orbit.epoch_tai, orbit.epoch_tai + 7 * DAY, min_elevation_deg=20.0))
+
+
 @pytest.fixture(scope="module")
-def week(orbit: Orbit) -> list:
-    return find_passes(orbit, OCTL, orbit.epoch_tai, orbit.epoch_tai + 7 * DAY, min_elevation_deg=20.0)
+def week() -> list:
+    return list(_week_passes())
 
 
 # ---------------------------------------------------------------- TLE and orbit
@@ -293,6 +302,21 @@ def test_a_pass_in_progress_at_the_start_is_cut_there(orbit: Orbit, week):
     assert cut[0].rise_tai == pytest.approx(mid)
     assert cut[0].set_tai == pytest.approx(p.set_tai, abs=0.01)
     assert find_passes(orbit, OCTL, mid, mid) == []
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.floats(0.0, 5.0), st.floats(0.3, 2.0))
+def test_passes_do_not_depend_on_the_search_span(offset_days: float, span_days: float):
+    orbit = Orbit(*load_tle())
+    start = orbit.epoch_tai + offset_days * DAY
+    stop = start + span_days * DAY
+    inside = [p for p in _week_passes() if start < p.rise_tai and p.set_tai < stop]
+    found = [p for p in find_passes(orbit, OCTL, start, stop) if start < p.rise_tai and p.set_tai < stop]
+    assert len(found) == len(inside)
+    for a, b in zip(found, inside):
+        assert abs(a.rise_tai - b.rise_tai) < 0.01 and abs(a.set_tai - b.set_tai) < 0.01
+        assert abs(a.feasible_duration - b.feasible_duration) < 0.01
+        assert abs(a.max_elevation_deg - b.max_elevation_deg) < 1e-3
 
 
 def test_a_station_the_iss_never_sees_has_no_passes(orbit: Orbit):
