@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ground.cli import main as ground_main
-from ground.pass_plan import (PlanError, PlanTiming, TimedCommand, format_plan_table, plan_pass, plan_to_json,
-                              plan_window, validate_plan)
+from ground.pass_plan import (PlanError, PlanTiming, TimedCommand, format_plan_table, plan_from_json, plan_pass,
+                              plan_to_json, plan_window, validate_plan)
 from ground.passes import PassQuery, feasible_passes, format_pass_table, nearest_orbit, passes_to_json
 from protocol.codec import make_codec
 from protocol.geometry import OCTL, Orbit, Pass, Window, find_passes, in_field_of_regard, load_tle, look_angles
@@ -136,6 +136,21 @@ def test_plan_json_holds_every_command_with_opcode_and_utc(plan: list[TimedComma
     assert doc["pass"]["number"] == 1
     assert all(c["opcode"] == DICTIONARY.commands[c["name"]].opcode and c["utc"].endswith("Z") for c in doc["commands"])
     assert format_plan_table(plan, plan[0].tai).count("LOAD_PREDICT") == 1  # rows collapsed for humans
+
+
+def test_plan_json_reads_back_identically_and_bad_files_are_refused(plan: list[TimedCommand]):
+    assert plan_from_json(plan_to_json(plan)) == plan
+    doc = json.loads(plan_to_json(plan))
+    for c in doc["commands"]:
+        c["hazardous"] = False  # a file cannot disarm the confirmation: the dictionary decides
+    assert {c.name for c in plan_from_json(json.dumps(doc)) if c.hazardous} == {"LASER_ARM", "LASER_FIRE"}
+    doc["commands"][-1]["args"] = {"cfdp_class": 7}
+    doc["commands"][-1]["name"] = "FILE_DOWNLINK_ALL"
+    with pytest.raises(PlanError, match="cfdp_class"):
+        plan_from_json(json.dumps(doc))
+    for junk in ("", "[]", '{"commands": [{"name": "NOOP"}]}', '{"commands": [{"tai": "x", "name": "NOOP"}]}'):
+        with pytest.raises(PlanError):
+            plan_from_json(junk)
 
 
 def test_a_pass_without_feasible_window_cannot_be_planned(orbit: Orbit):
