@@ -71,6 +71,12 @@ def test_pass_table_and_json_list_every_pass(passes: list[Pass]):
     assert "no feasible pass" in format_pass_table([])
 
 
+def test_pass_table_shows_an_infeasible_pass_without_failing(orbit: Orbit):
+    p = next(p for p in find_passes(orbit, OCTL, orbit.epoch_tai, orbit.epoch_tai + 7 * DAY) if not p.feasible)
+    row = format_pass_table([p]).splitlines()[2]
+    assert " - " in row and "0.0s" in row
+
+
 def test_non_positive_span_is_refused(orbit: Orbit):
     with pytest.raises(ValueError):
         feasible_passes(orbit, PassQuery(orbit.epoch_tai, days=0))
