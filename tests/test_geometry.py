@@ -283,6 +283,13 @@ def test_pass_statistics_over_a_week_match_the_reference(orbit: Orbit, week):
     assert 0 < (feasible > 0).sum() < len(week)  # passes south of the station are not feasible
 
 
+def test_two_weeks_reproduce_the_reference_medians_above_20_and_25_deg(orbit: Orbit):
+    span = (orbit.epoch_tai, orbit.epoch_tai + 14 * DAY)
+    for min_el, reference_median_s in ((20.0, 225.0), (25.0, 185.0)):
+        passes = find_passes(orbit, OCTL, *span, min_elevation_deg=min_el)
+        assert abs(np.median([p.above_min.duration for p in passes]) - reference_median_s) < 10.0
+
+
 def test_feasible_window_edges_are_where_the_conditions_switch(orbit: Orbit, week):
     windows = [w for p in week for w in p.feasible]
     assert windows
