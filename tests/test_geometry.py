@@ -175,6 +175,27 @@ def test_failed_propagation_gives_nan_angles_not_an_exception(orbit: Orbit):
     assert not la.iss_north_of_station[1]
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.floats(-89.0, 89.0), st.floats(-180.0, 180.0), st.floats(0.0, 5.0), st.floats(0.0, 7 * DAY))
+def test_both_sides_reconstruct_the_same_line_of_sight_anywhere(lat: float, lon: float, alt_km: float, dt_s: float):
+    """From the payload (gimbal az/el) and from the station (alt/az), range x direction closes the
+    triangle ISS-station-Earth centre, for any station and time."""
+    orbit = Orbit(*load_tle())
+    station = Station("ANY", lat, lon, alt_km)
+    tai = np.array([orbit.epoch_tai + dt_s])
+    la = look_angles(orbit, station, tai)
+    r, v = orbit.state(tai)
+    x, y, z = payload_axes(r, v)
+    los = gimbal_direction(la.az, la.el)
+    from_payload = teme_to_ecef(r + (los[:, :1] * x + los[:, 1:2] * y + los[:, 2:] * z) * la.range_km[:, None], tai)
+    assert np.allclose(from_payload[0], station.ecef_km, atol=1e-6)
+    e, n, u = station.enu_axes
+    alt, az = np.radians(la.elevation[0]), np.radians(la.azimuth[0])
+    to_iss = la.range_km[0] * (np.cos(alt) * np.sin(az) * e + np.cos(alt) * np.cos(az) * n + np.sin(alt) * u)
+    assert np.allclose(station.ecef_km + to_iss, teme_to_ecef(r, tai)[0], atol=1e-6)
+    assert 0.0 <= la.azimuth[0] < 360.0 and la.range_km[0] > 300.0
+
+
 def test_blocked_evaluation_matches_one_shot_and_empty_input(orbit: Orbit):
     from protocol.geometry.look import CHUNK
 
