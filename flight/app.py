@@ -256,10 +256,10 @@ class FlightSoftware:
         if mode == "BOOT" or mode == "POWER_OFF":
             return
         if mode in ("HEALTH_CHECK", "STOW", "SAFE"):
-            c.toward(*self.config.stow, dt)
+            c.toward(*self.config.stow, dt, slew=True)
         elif mode == "POINTING":
-            az, el, _, _ = self.predicts.at(self.predicts.start)
-            c.toward(az, el, dt)
+            az, el, _, _ = self.predicts.at(max(now, self.predicts.start))
+            c.toward(az, el, dt, slew=True)
         elif mode in ("ACQUIRE", "TRACK", "TRANSMIT"):
             az, el, ra, re = self.predicts.at(now)
             if mode == "ACQUIRE" and not self._had_lock:
@@ -269,7 +269,7 @@ class FlightSoftware:
             else:
                 c.track(0.0, 0.0, ra, re, dt)  # coast on the predicted rates until reacquired
         elif self.slew_target is not None:
-            c.toward(*self.slew_target, dt)
+            c.toward(*self.slew_target, dt, slew=True)
         else:
             c.toward(c.az_cmd, c.el_cmd, dt)
         self.hal.gimbal.command(c.az_cmd, c.el_cmd)
@@ -318,6 +318,7 @@ class FlightSoftware:
         self.pass_stats = None
 
     def _end_pass(self, now: float, reason: str) -> None:
+        self.slew_target = None
         self.safety.safe(reason)
         self._finish_pass(now, reason)
         self.modes.go("STOW", now)
@@ -501,6 +502,7 @@ class FlightSoftware:
         if now > self.predicts.stop:
             return "NO_PREDICTS"
         self._start_pass(now)
+        self.slew_target = None
         self.modes.go("POINTING", now)
         return None
 

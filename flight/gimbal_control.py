@@ -13,7 +13,8 @@ URAD_PER_DEG = math.pi / 180.0 * 1e6
 @dataclass
 class GimbalController:
     limit: PointingLimit
-    max_rate_dps: float = 1.5
+    max_rate_dps: float = 1.5          # tracking (the ISS line of sight moves up to ~1 deg/s)
+    slew_rate_dps: float = 3.0         # slews with the laser off (pre-pass, stow): stow within 30 s
     max_accel_dps2: float = 4.0
     track_accel_dps2: float = 30.0     # closed loop: enough to follow ISS jitter, bounded all the same
     gain: float = 0.6                  # fraction of the measured error removed per frame
@@ -26,21 +27,23 @@ class GimbalController:
         self.az_cmd, self.el_cmd = az, el
         self._az_rate = self._el_rate = 0.0
 
-    def _limited(self, cur: float, target: float, rate: float, dt: float) -> tuple[float, float]:
+    def _limited(self, cur: float, target: float, rate: float, dt: float, vmax: float) -> tuple[float, float]:
         want = (target - cur) / dt
         a = self.max_accel_dps2 * dt
         want = min(max(want, rate - a), rate + a)
         # Never command a rate we could not stop from before reaching the target.
         stop = math.sqrt(2 * self.max_accel_dps2 * abs(target - cur))
         want = min(max(want, -stop - a), stop + a)
-        want = min(max(want, -self.max_rate_dps), self.max_rate_dps)
+        want = min(max(want, -vmax), vmax)
         return cur + want * dt, want
 
-    def toward(self, az: float, el: float, dt: float) -> tuple[float, float]:
-        """Step the set-point toward a target direction (slews, stow, open-loop)."""
+    def toward(self, az: float, el: float, dt: float, slew: bool = False) -> tuple[float, float]:
+        """Step the set-point toward a target direction (open-loop along the predicts; with
+        ``slew`` at the faster laser-off slew rate: pre-pass slew, stow)."""
         az, el = self.limit.clamp(az, el)
-        self.az_cmd, self._az_rate = self._limited(self.az_cmd, az, self._az_rate, dt)
-        self.el_cmd, self._el_rate = self._limited(self.el_cmd, el, self._el_rate, dt)
+        vmax = self.slew_rate_dps if slew else self.max_rate_dps
+        self.az_cmd, self._az_rate = self._limited(self.az_cmd, az, self._az_rate, dt, vmax)
+        self.el_cmd, self._el_rate = self._limited(self.el_cmd, el, self._el_rate, dt, vmax)
         self.az_cmd, self.el_cmd = self.limit.clamp(self.az_cmd, self.el_cmd)
         return self.az_cmd, self.el_cmd
 

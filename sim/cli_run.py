@@ -93,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = sub.add_parser("passes", help="list ISS passes over OCTL (SGP4, bundled 2014 TLE)")
     q.add_argument("--start", default="2014-06-05T00:00:00", help="ISO UTC (default 2014-06-05)")
     q.add_argument("--days", type=float, default=3.0)
-    q.add_argument("--min-elevation", type=float, default=25.0)
+    q.add_argument("--min-elevation", type=float, default=20.0)
     q.add_argument("--tle")
     q.set_defaults(func=cmd_passes)
 
@@ -126,6 +126,7 @@ def cmd_passes(args: argparse.Namespace) -> int:
 
 
 def _geometry(args: argparse.Namespace):
+    from sim.pass_geometry import BEACON_ON_ELEV_DEG
     from sim.pass_geometry import FlyoverPass
     if args.geometry == "flyover":
         start = _parse_time(args.start)
@@ -133,7 +134,7 @@ def _geometry(args: argparse.Namespace):
     from sim.orbit_pass import iss_orbit, orbit_pass, passes_between
     orbit = iss_orbit(args.tle)
     t0 = _parse_time(args.start or "2014-06-05T00:00:00")
-    for p in passes_between(orbit, t0, t0 + 10 * 86400.0, 25.0):
+    for p in passes_between(orbit, t0, t0 + 10 * 86400.0, BEACON_ON_ELEV_DEG):
         if p.feasible:
             g = orbit_pass(orbit, p)
             return g, (t0 if args.start else g.rise_tai - 120.0)

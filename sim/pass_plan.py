@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flight.pointing import SOFT_AZ_DEG, SOFT_EL_DEG
-from sim.pass_geometry import PassGeometry
+from sim.pass_geometry import BEACON_ON_ELEV_DEG, PassGeometry
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ def link_window(geometry: PassGeometry, margin_deg: float = 1.5, step_s: float =
     of the station, station inside the software pointing limits less ``margin_deg``."""
     def ok(t: float) -> bool:
         lk = geometry.look(t)
-        return (lk.north and lk.elevation_deg >= getattr(geometry, "threshold_elev_deg", 25.0) - 1e-6
+        threshold = getattr(geometry, "threshold_elev_deg", BEACON_ON_ELEV_DEG)
+        return (lk.north and lk.elevation_deg >= threshold - 1e-6
                 and SOFT_AZ_DEG[0] + margin_deg <= lk.az <= SOFT_AZ_DEG[1] - margin_deg
                 and SOFT_EL_DEG[0] + margin_deg <= lk.el <= SOFT_EL_DEG[1] - margin_deg)
     t = geometry.rise_tai

@@ -23,6 +23,7 @@ from sim.world import WorldConfig
 
 START_TAI = 2_000_000_000.0
 SHORT_CAMERA = {"width": 160, "height": 128, "ifov_urad": 200.0}
+SHORT_TCA_S = 155.0     # closest approach after the start: the beacon comes up (20 deg) 12 s in
 
 
 @dataclass
@@ -75,7 +76,7 @@ def short_pass(faults: Iterable[str] = (), seed: int = 0, extra: Iterable[tuple[
                keep_sent: bool = False, setup: Callable[[Simulation], None] | None = None) -> ScenarioResult:
     """Run one shortened pass with ``faults``; ``extra`` are more (tai, packet) ground commands."""
     codec = codec or make_codec()
-    geometry = FlyoverPass(tca_tai=START_TAI + 122.0)
+    geometry = FlyoverPass(tca_tai=START_TAI + SHORT_TCA_S)
     fcfg = FlightConfig(control_hz=20.0, stow=(62.0, 14.0), boot_s=0.5)
     items, times = plan_pass(geometry, START_TAI, stow=fcfg.stow, arm_after_rise_s=6.0, transmit_s=9.0)
     rise = times.arm - 6.0

@@ -16,7 +16,7 @@ from flight.sequence import CommandSequence, embed
 from protocol.codec import PacketError, make_codec
 from protocol.opals import REASONS
 from sim.pass_geometry import FlyoverPass
-from sim.safety_campaign import SHORT_CAMERA, START_TAI, short_pass
+from sim.safety_campaign import SHORT_CAMERA, SHORT_TCA_S, START_TAI, short_pass
 from sim.simulation import Simulation
 from sim.world import WorldConfig
 
@@ -25,7 +25,7 @@ R = {v: k for k, v in REASONS.items()}
 
 
 def _sim(tmp_path: Path, **kw) -> Simulation:
-    sim = Simulation(FlyoverPass(tca_tai=START_TAI + 122.0), START_TAI, flight_config=FlightConfig(
+    sim = Simulation(FlyoverPass(tca_tai=START_TAI + SHORT_TCA_S), START_TAI, flight_config=FlightConfig(
         control_hz=20.0, stow=(62.0, 14.0), boot_s=0.5), world_config=WorldConfig(camera=dict(SHORT_CAMERA)),
         store_dir=tmp_path, codec=CODEC, **kw)
     return sim

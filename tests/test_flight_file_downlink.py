@@ -11,14 +11,14 @@ from ground.files import FileReceiver
 from protocol.codec import make_codec
 from sim.pass_geometry import FlyoverPass
 from sim.pass_plan import plan_pass, timetag_packets
-from sim.safety_campaign import SHORT_CAMERA, START_TAI
+from sim.safety_campaign import SHORT_CAMERA, SHORT_TCA_S, START_TAI
 from sim.simulation import Simulation
 from sim.world import WorldConfig
 
 
 def test_pass_files_arrive_intact_over_cfdp_class_2(tmp_path):
     codec = make_codec()
-    geometry = FlyoverPass(tca_tai=START_TAI + 122.0)
+    geometry = FlyoverPass(tca_tai=START_TAI + SHORT_TCA_S)
     cfg = FlightConfig(control_hz=20.0, stow=(62.0, 14.0))
     sim = Simulation(geometry, START_TAI, seed=2, flight_config=cfg, store_dir=tmp_path / "store",
                      world_config=WorldConfig(camera=dict(SHORT_CAMERA)), codec=codec)

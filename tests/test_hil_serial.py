@@ -15,12 +15,12 @@ from sim.simulation import Simulation
 from sim.world import WorldConfig
 
 START = "2026-01-01T00:00:00"
-ARGS = ["--start", START, "--pass-offset", "122", "--seed", "4", "--control-hz", "20", "--stow", "62,14",
+ARGS = ["--start", START, "--pass-offset", "155", "--seed", "4", "--control-hz", "20", "--stow", "62,14",
         "--camera", "160x128@200"]
 
 
 def _plan(start: float):
-    geometry = FlyoverPass(tca_tai=start + 122.0)
+    geometry = FlyoverPass(tca_tai=start + 155.0)
     items, times = plan_pass(geometry, start, stow=(62.0, 14.0), transmit_s=6.0)
     return geometry, timetag_packets(make_codec(), items), times
 
