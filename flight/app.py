@@ -486,12 +486,10 @@ class FlightSoftware:
         self.event("PREDICTS_LOADED", len(self.predicts))
         return None
 
-    def _cmd_slew(self, tc: TcPacket) -> str | None:
-        az, el = tc.args["az"], tc.args["el"]
-        if not self.limit.inside(az, el):
-            return "POINTING_OUTSIDE_LIMITS"
-        self.slew_target = (az, el)
-        return None
+    def _cmd_slew(self, tc: TcPacket) -> None:
+        # The dictionary already bounds SLEW to the derated range; the set-point is clamped to the
+        # software limits just inside it, as every set-point is.
+        self.slew_target = self.limit.clamp(tc.args["az"], tc.args["el"])
 
     def _cmd_start_pass(self, tc: TcPacket) -> str | None:
         now = self.clock()

@@ -117,7 +117,7 @@ def _iso(tai: float) -> str:
 def cmd_passes(args: argparse.Namespace) -> int:
     from sim.orbit_pass import iss_orbit, passes_between
     t0 = _parse_time(args.start)
-    orbit = iss_orbit(args.tle)
+    orbit = iss_orbit(args.tle, t0)
     for p in passes_between(orbit, t0, t0 + args.days * 86400.0, args.min_elevation):
         feas = p.feasible_duration
         print(f"{_iso(p.rise_tai)}  max elevation {p.max_elevation_deg:5.1f} deg  "
@@ -132,8 +132,8 @@ def _geometry(args: argparse.Namespace):
         start = _parse_time(args.start)
         return FlyoverPass(tca_tai=start + args.pass_offset), start
     from sim.orbit_pass import iss_orbit, orbit_pass, passes_between
-    orbit = iss_orbit(args.tle)
     t0 = _parse_time(args.start or "2014-06-05T00:00:00")
+    orbit = iss_orbit(args.tle, t0)
     for p in passes_between(orbit, t0, t0 + 10 * 86400.0, BEACON_ON_ELEV_DEG):
         if p.feasible:
             g = orbit_pass(orbit, p)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from protocol.geometry import OCTL, Orbit, Pass, Station, find_passes, load_tle, look_angles
+from protocol.geometry import OCTL, Orbit, Pass, Station, find_passes, load_tle, load_tles, look_angles
 from sim.pass_geometry import BEACON_ON_ELEV_DEG, Look
 
 GRID_S = 0.25
@@ -46,8 +46,11 @@ class OrbitPass:
                     bool(self._north[i if f < 0.5 else i + 1]))
 
 
-def iss_orbit(tle_path: str | None = None) -> Orbit:
-    return Orbit(*load_tle(tle_path))
+def iss_orbit(tle_path: str | None = None, near_tai: float | None = None) -> Orbit:
+    """The ISS element set (the one whose epoch is nearest ``near_tai``, as ground picks it)."""
+    if near_tai is None:
+        return Orbit(*load_tle(tle_path))
+    return min((Orbit(a, b) for a, b in load_tles(tle_path)), key=lambda o: abs(o.epoch_tai - near_tai))
 
 
 def passes_between(orbit: Orbit, start_tai: float, stop_tai: float,
