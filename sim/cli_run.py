@@ -212,6 +212,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     # One last control cycle so the FILE_DIRECTORY/FILE_CLOSED packets go out.
     sim.step()
     result["summary_file_id"] = entry.file_id
+    t = truth
+    if t["acquisition_s"] is not None:
+        log(f"opals-sim: tracking: acquired {t['acquisition_s']:.2f} s after the beacon entered the field of "
+            f"view ({t['elevation_at_view_deg']:.1f} deg elevation); {t['tracked_s']:.1f} s tracked, error "
+            f"{t['err_rms_urad']:.1f} urad RMS, {t['err_3sigma_urad']:.1f} urad 3-sigma, max {t['err_max_urad']:.1f}; "
+            f"laser on {t['emit_s']:.1f} s; hazards H1 {result['hazards']['H1']} H2 {result['hazards']['H2']}")
+    else:
+        log(f"opals-sim: no beacon lock; hazards H1 {result['hazards']['H1']} H2 {result['hazards']['H2']}")
     text = json.dumps(result, indent=1)
     if args.summary:
         Path(args.summary).write_text(text)
