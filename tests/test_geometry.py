@@ -168,8 +168,6 @@ def test_c_kernel_matches_the_numpy_reference(orbit: Orbit):
 def test_node_interpolation_stays_within_sgp4s_own_noise(orbit: Orbit):
     """SGP4's velocity differs from the derivative of its position by up to ~0.6 m/s; interpolating
     between 20-s nodes adds far less than that, for dense, sparse and unsorted samples."""
-    import dataclasses
-
     from protocol.geometry.look import look_angles_reference
 
     rng = np.random.default_rng(7)
