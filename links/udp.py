@@ -15,11 +15,13 @@ def _resolve(addr: tuple[str, int]) -> tuple[str, int]:
 
 
 class UdpLink:
+    """No SO_REUSEADDR: a second process on the same port must fail loudly, not silently share
+    (or steal) the datagrams; UDP has no TIME_WAIT, so a restart rebinds at once anyway."""
+
     def __init__(self, local: tuple[str, int], peer: tuple[str, int], rcvbuf: int = 8 << 20):
         self.local = _resolve(local)
         self.peer = _resolve(peer)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         except OSError:

@@ -147,6 +147,17 @@ def test_command_accepts_exactly_what_construct_accepts(name, data):
         assert same_values(fast, slow)
 
 
+@given(st.binary(max_size=80), st.sampled_from([0x08, 0x18, 0x00, 0x10]), st.integers(0, 0x7FF))
+def test_decode_of_anything_raises_only_packet_error(tail, first, apid):
+    # Arbitrary bytes, and arbitrary bodies behind a plausible header with a good CRC.
+    body = bytes([first | (apid >> 8), apid & 0xFF, 0xC0, 0]) + (len(tail) + 1).to_bytes(2, "big") + tail
+    for data in (tail, body + crc16_reference(body).to_bytes(2, "big")):
+        try:
+            CODEC.decode(data)
+        except PacketError as exc:
+            assert exc.reason in {"BAD_LENGTH", "BAD_HEADER", "BAD_CRC", "UNKNOWN_OPCODE", "ARG_OUT_OF_RANGE"}
+
+
 def test_decode_raises_only_packet_error_with_a_reason():
     for junk in (b"", b"\x00" * 7, b"\xff" * 48, CODEC.encode_cmd("NOOP")[:-1] + b"\x00"):
         with pytest.raises(PacketError) as info:

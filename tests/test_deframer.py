@@ -155,3 +155,12 @@ def test_feed_batch_scans_bytes_in_place():
     batches = d.feed_batch(stream[:half]) + d.feed_batch(stream[half:], final=True)
     assert [p for b in batches for p in b.packets()] == pks
     assert d.bytes_copied < 5 * len(frame(pks[0])) + 8  # only the frame split across the two feeds
+
+
+def test_apid_filter_drops_and_counts_other_apids():
+    hk = CODEC.encode_tm("HOUSEKEEPING", [1, 0, 0, 0, 0.0, 0.0, 0.0, 28.0, 1.0, 0.0, 1], 1, 1.0)
+    ack = CODEC.encode_tm("COMMAND_ACK", [1, 5, 1, 0], 7, 1.0)
+    d = Deframer(apids={0x023})
+    assert d.feed(frame(hk) + frame(ack)) == [ack]
+    s = d.stats()
+    assert s.bad_headers == 1 and s.bytes_discarded == len(frame(hk)) and set(s.per_apid) == {0x023}
