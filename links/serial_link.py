@@ -80,16 +80,25 @@ class SerialLink:
     # ------------------------------------------------------------------ Link
     def send(self, packet: bytes) -> bool:
         """True when written now; False when queued for the device's return (oldest dropped and
-        counted in ``send_errors`` once ``max_queue`` frames wait)."""
+        counted in ``send_errors`` once ``max_queue`` frames wait), or when the write timed out
+        because the far end does not read (dropped and counted: the device is still there)."""
         data = frame(packet)
-        if not self._ensure_open() or not self._write(data):
-            if len(self._queue) == self._queue.maxlen:
+        if self._ensure_open():
+            try:
+                self._dev.write(data)
+            except serial.SerialTimeoutException:
                 self._stats.send_errors += 1
-            self._queue.append(data)
-            return False
-        self._stats.packets_out += 1
-        self._stats.bytes_out += len(packet)
-        return True
+                return False
+            except (serial.SerialException, OSError):
+                self._lost()
+            else:
+                self._stats.packets_out += 1
+                self._stats.bytes_out += len(packet)
+                return True
+        if len(self._queue) == self._queue.maxlen:
+            self._stats.send_errors += 1
+        self._queue.append(data)
+        return False
 
     def recv(self, timeout: float = 0.0) -> list[bytes]:
         """Every packet that has arrived; waits up to ``timeout`` s for the first one.

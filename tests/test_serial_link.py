@@ -147,3 +147,24 @@ def test_link_started_while_device_absent_connects_when_it_appears(port):
         far.unplug()
     finally:
         link.close()
+
+
+def test_far_end_not_reading_drops_and_counts_but_keeps_the_device(port):
+    import serial
+
+    far = Pty(port)
+    link = SerialLink(port, opener=lambda: serial.serial_for_url(port, timeout=0, write_timeout=0.02))
+    try:
+        big = CODEC.encode_tm("FILE_PDU", {"pdu": bytes(4000)}, 0, 1.0)
+        results = [link.send(big) for _ in range(200)]  # about 800 kB into a pty nobody reads
+        st = link.stats()
+        assert not all(results) and st.send_errors == results.count(False)
+        assert st.up and st.reconnects == 0 and link.queued == 0
+        while select.select([far.master], [], [], 0.05)[0]:
+            os.read(far.master, 1 << 20)  # the far end catches up
+        far.deframer = Deframer()
+        assert link.send(_cmd(3))
+        assert _cmd(3) in far.read_packets(1)
+    finally:
+        link.close()
+        far.unplug()
