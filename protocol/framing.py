@@ -75,6 +75,12 @@ class Deframer:
         return out
 
     def _scan(self, data, final: bool):
+        if len(data) > _MAX_SCAN:  # the C kernel reports offsets as uint32
+            view = memoryview(data)
+            for at in range(0, len(view), _MAX_SCAN):
+                piece = view[at:at + _MAX_SCAN]
+                yield from self._scan(piece, final and at + _MAX_SCAN >= len(view))
+            return
         n = len(data)
         self._scanner.count_in(n)
         if self._buf and not final and len(self._buf) + n < self._need:
@@ -101,7 +107,7 @@ class Deframer:
             self._keep(joint, pos)  # a later candidate inside the held bytes needs more data
             start += take
         if not isinstance(data, bytes):
-            data = bytes(data[start:])  # the caller may reuse its buffer; batches must not change
+            data = bytes(memoryview(data)[start:])  # the caller may reuse its buffer; batches must not change
             self.bytes_copied += len(data)
             start = 0
         pos = yield from self._scan_buffer(data, start, final)
@@ -132,6 +138,7 @@ class Deframer:
         return self._scanner.stats()
 
 
+_MAX_SCAN = 1 << 30  # bytes scanned per kernel call
 _LOOKAHEAD = 16  # new bytes joined beyond a held frame's end: the next frame's marker and header
 
 
