@@ -34,7 +34,7 @@ class Pty:
     def write(self, data: bytes) -> None:
         os.write(self.master, data)
 
-    def read_packets(self, n: int, attempts: int = 100) -> list[bytes]:
+    def read_packets(self, n: int, attempts: int = 200) -> list[bytes]:
         out: list[bytes] = []
         for _ in range(attempts):
             if len(out) >= n:
