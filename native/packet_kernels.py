@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -82,6 +83,9 @@ class StreamScanner:
         self._st.bytes_in += n
 
 
+_MAX_RECORDS = 1 << 22  # per APID per pass; bigger inputs take more passes and one concatenation
+
+
 @dataclass
 class BatchStats:
     packets: int = 0
@@ -99,7 +103,10 @@ class BatchDecoder:
     dtype must be packed: seq u2, coarse u4, fine u2, then the fields in order.
     """
 
-    def __init__(self, layouts: dict[int, tuple[int, list[int], np.dtype]], capacity: int = 65536):
+    def __init__(self, layouts: dict[int, tuple[int, list[int], np.dtype]], capacity: int = 65536,
+                 max_records: int = _MAX_RECORDS):
+        """``capacity``: records per APID allocated up front; ``max_records``: the most one pass
+        may allocate for a big input (more records take further passes and a concatenation)."""
         self._dtypes = {a: dt for a, (_, _, dt) in layouts.items()}
         self._apids = sorted(layouts)
         self._c_layouts = ffi.new("opals_layout[]", max(1, len(self._apids)))
@@ -121,6 +128,7 @@ class BatchDecoder:
             L.rec_size = dt.itemsize
             self._index[apid] = i
         self._capacity = capacity
+        self._max_records = max(max_records, 1)
         self._st = ffi.new("opals_batch_stats *")
         self._reset_outputs(capacity)
 
@@ -134,6 +142,19 @@ class BatchDecoder:
             L.out = ffi.cast("uint8_t *", ffi.from_buffer(arr))
             L.capacity = capacity
             L.count = 0
+
+    def _grow(self, max_records: Callable[[int], int]) -> None:
+        """Give each empty output room for every record this call can produce (up to a cap), so
+        big buffers decode in one pass without concatenation. ``np.empty`` is lazy: pages never
+        written cost no memory."""
+        for i, apid in enumerate(self._apids):
+            L = self._c_layouts[i]
+            want = min(max_records(L.pkt_len), self._max_records)
+            if L.count == 0 and want > L.capacity:
+                arr = np.empty(want, dtype=self._dtypes[apid])
+                self._arrays[apid] = arr
+                L.out = ffi.cast("uint8_t *", ffi.from_buffer(arr))
+                L.capacity = want
 
     def _take(self) -> dict[int, np.ndarray]:
         """Hand out what was written (the caller owns those arrays) and give the C fresh outputs."""
@@ -151,6 +172,7 @@ class BatchDecoder:
         Unconsumed bytes at the end are a truncated packet the caller keeps for the next call.
         """
         cbuf = ffi.from_buffer(buf)
+        self._grow(lambda pkt_len: len(cbuf) // pkt_len + 1)
         parts: list[dict[int, np.ndarray]] = []
         pos = 0
         while True:
@@ -166,6 +188,7 @@ class BatchDecoder:
     def decode_at(self, buf, offsets: np.ndarray, lengths: np.ndarray) -> dict[int, np.ndarray]:
         """Decode the packets a StreamScanner located in ``buf``."""
         cbuf = ffi.from_buffer(buf)
+        self._grow(lambda pkt_len: len(offsets))
         parts = []
         done, n = 0, len(offsets)
         off = np.ascontiguousarray(offsets, dtype=np.uint32)

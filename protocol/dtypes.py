@@ -29,6 +29,7 @@ def batch_layouts(d: Dictionary) -> dict[int, tuple[int, list[int], np.dtype]]:
     }
 
 
-def make_batch_decoder(d: Dictionary, capacity: int = 65536):
+def make_batch_decoder(d: Dictionary, capacity: int = 65536, max_records: int = 1 << 22):
+    """A ``native.BatchDecoder`` for every fixed-length telemetry packet of ``d``."""
     from native import BatchDecoder
-    return BatchDecoder(batch_layouts(d), capacity=capacity)
+    return BatchDecoder(batch_layouts(d), capacity=capacity, max_records=max_records)

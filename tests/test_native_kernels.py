@@ -94,7 +94,7 @@ def _column_equals(arr: np.ndarray, rows: list[tuple], dtype: np.dtype) -> None:
 @given(packet_files(), st.integers(1, 8))
 def test_batch_decode_matches_reference(buf, capacity):
     layouts = batch_layouts(DICTIONARY)
-    dec = make_batch_decoder(DICTIONARY, capacity=capacity)  # tiny capacity: output refills exercised
+    dec = make_batch_decoder(DICTIONARY, capacity=capacity, max_records=capacity)  # tiny: refills exercised
     arrays, used = dec.decode(buf)
     rows, counts, ref_used = reference.batch_decode(buf, layouts)
     assert used == ref_used
@@ -134,6 +134,13 @@ def test_batch_decode_counts_crc_failures_and_skips_unknown_apids():
     assert len(arrays[0x020]) == 2 and list(arrays[0x020]["uptime"]) == [99, 99]
     st_ = dec.stats()
     assert (st_.packets, st_.crc_failures, st_.unknown_apid) == (2, 1, 1)
+
+
+def test_decode_grows_outputs_for_big_inputs_and_refills_when_capped():
+    pks = b"".join(CODEC.encode_tm("COMMAND_ACK", [1, s, 1, 0], s, 1.0) for s in range(5000))
+    for dec in (make_batch_decoder(DICTIONARY, capacity=16), make_batch_decoder(DICTIONARY, capacity=16, max_records=100)):
+        arrays, used = dec.decode(pks)
+        assert used == len(pks) and arrays[0x023]["cmd_seq"].tolist() == list(range(5000))
 
 
 def test_decode_at_uses_deframer_offsets():
