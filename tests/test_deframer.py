@@ -67,6 +67,7 @@ def test_arbitrary_bytes_never_raise_and_agree_with_reference(stream, cuts):
     assert all(_crc_ok(p) for p in out)
     s = d.stats()
     assert s.bytes_discarded == discarded and s.bytes_in == len(stream)
+    assert s.bytes_discarded + sum(4 + len(p) for p in out) == len(stream)  # every byte accounted for
 
 
 @settings(max_examples=150, deadline=None)
@@ -80,6 +81,7 @@ def test_every_valid_packet_after_garbage_is_recovered_under_any_chunking(parts,
     assert _is_subsequence(sent, chunked)
     assert all(_crc_ok(p) for p in chunked)
     assert d.pending == 0
+    assert d.stats().bytes_discarded + sum(4 + len(p) for p in chunked) == len(stream)
 
 
 @settings(max_examples=150, deadline=None)
