@@ -172,3 +172,21 @@ def test_encode_cmd_refuses_what_flight_would_reject():
     with pytest.raises(PacketError) as info:
         CODEC.encode_cmd("NO_SUCH_COMMAND")
     assert info.value.reason == "UNKNOWN_OPCODE"
+
+
+@settings(max_examples=30, deadline=None)
+@given(a=st.integers(0, 0xFFFF), tail=st.binary(max_size=100))
+def test_variable_packet_with_fixed_fields_agrees(a, tail):
+    """FILE_PDU has only its PDU; a variable packet with fixed fields before the tail works too."""
+    from construct import Int16ub
+
+    from protocol.model import Field, TelemetryPacket, bytes_field
+    from protocol.registry import Dictionary
+
+    d = Dictionary()
+    p = d.add_telemetry(TelemetryPacket("X", 0x30, (Field("a", Int16ub), bytes_field("tail"))))
+    raw = Codec(d).encode_tm("X", {"a": a, "tail": tail}, 1, CucTime(2, 3))
+    assert raw == ref.build_telemetry(p, 1, 2, 3, {"a": a, "tail": tail})
+    assert same_values(_fields(ref.parse_telemetry(p, raw).packet.value.data), Codec(d).decode(raw).values)
+    with pytest.raises(ValueError):
+        d.add_telemetry(TelemetryPacket("Y", 0x31, (bytes_field("tail"), Field("a", Int16ub))))
