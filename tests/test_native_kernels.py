@@ -151,3 +151,29 @@ def test_decode_at_uses_deframer_offsets():
     dec = make_batch_decoder(DICTIONARY)
     seqs = np.concatenate([dec.decode_at(b.buffer, b.offsets, b.lengths)[0x022]["seq"] for b in batches])
     assert seqs.tolist() == list(range(5))
+
+
+def test_byte_string_and_signed_fields_decode_in_batch_and_in_ccsdspy(tmp_path):
+    """Field kinds the flight dictionary does not use yet (Bytes(n), Int16sb, Int64sb) decode alike."""
+    import construct as cs
+
+    from protocol.export import ccsdspy_packet
+    from protocol.model import Field, TelemetryPacket
+    from protocol.registry import Dictionary
+
+    d = Dictionary()
+    p = d.add_telemetry(TelemetryPacket("Z", 0x27, (
+        Field("blob", cs.Bytes(5)), Field("s16", cs.Int16sb), Field("s64", cs.Int64sb), Field("f8", cs.Float64b))))
+    codec = Codec(d)
+    rows = [{"blob": bytes([i, 1, 2, 3, 4]), "s16": -i, "s64": -(1 << 40) * i, "f8": i / 3} for i in range(20)]
+    raw = [codec.encode_tm("Z", r, i, CucTime(i, 0)) for i, r in enumerate(rows)]
+    arr = make_batch_decoder(d).decode(b"".join(raw))[0][0x27]
+    path = tmp_path / "z.bin"
+    path.write_bytes(b"".join(raw))
+    theirs = ccsdspy_packet(p).load(str(path))
+    for i, r in enumerate(rows):
+        assert codec.decode(raw[i]).values == r
+        assert bytes(arr["blob"][i]) == r["blob"] and arr["s16"][i] == r["s16"] and arr["s64"][i] == r["s64"]
+        assert arr["f8"][i] == r["f8"]
+        assert bytes(np.asarray(theirs["blob"][i], dtype=np.uint8)) == r["blob"]
+        assert (theirs["s16"][i], theirs["s64"][i], theirs["f8"][i]) == (r["s16"], r["s64"], r["f8"])
