@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -83,7 +82,41 @@ class StreamScanner:
         self._st.bytes_in += n
 
 
-_MAX_RECORDS = 1 << 22  # per APID per pass; bigger inputs take more passes and one concatenation
+class OutputPool:
+    """Recycles the memory of decoded arrays. Fresh memory costs a page fault per page on first
+    write (on this kind of VM, more than the decoding itself), so every array handed out is a
+    view of a pooled block; when the caller drops the last view of a block, cffi's gc hook gives
+    the block back, already paged in, for the next decode. Callers own what they get: a block
+    is reused only after nothing refers to it."""
+
+    def __init__(self, keep_bytes: int = 128 << 20):
+        self.keep_bytes = keep_bytes
+        self._free: list[np.ndarray] = []
+        self._lent: dict[int, np.ndarray] = {}
+        self._returned: list[int] = []  # filled by gc hooks; drained by array()
+
+    def array(self, n: int, dtype: np.dtype) -> np.ndarray:
+        nbytes = max(n * dtype.itemsize, 1)
+        block = self._take(nbytes)
+        addr = block.ctypes.data
+        self._lent[addr] = block
+        ptr = ffi.gc(ffi.cast("uint8_t *", addr), self._on_release)
+        return np.frombuffer(ffi.buffer(ptr, nbytes), dtype=dtype, count=n)
+
+    def _on_release(self, ptr) -> None:
+        self._returned.append(int(ffi.cast("uintptr_t", ptr)))  # only an append: runs inside gc
+
+    def _take(self, nbytes: int) -> np.ndarray:
+        while self._returned:
+            block = self._lent.pop(self._returned.pop(), None)
+            if block is not None:
+                self._free.append(block)
+        while sum(b.nbytes for b in self._free) > self.keep_bytes:
+            self._free.pop(0)  # the oldest goes back to the allocator
+        fits = [i for i, b in enumerate(self._free) if nbytes <= b.nbytes <= 2 * nbytes]
+        if fits:
+            return self._free.pop(min(fits, key=lambda i: self._free[i].nbytes))
+        return np.empty(nbytes, dtype=np.uint8)
 
 
 @dataclass
@@ -103,10 +136,10 @@ class BatchDecoder:
     dtype must be packed: seq u2, coarse u4, fine u2, then the fields in order.
     """
 
-    def __init__(self, layouts: dict[int, tuple[int, list[int], np.dtype]], capacity: int = 65536,
-                 max_records: int = _MAX_RECORDS):
-        """``capacity``: records per APID allocated up front; ``max_records``: the most one pass
-        may allocate for a big input (more records take further passes and a concatenation)."""
+    def __init__(self, layouts: dict[int, tuple[int, list[int], np.dtype]], capacity: int = 1 << 22,
+                 pool: OutputPool | None = None):
+        """``capacity``: the most records per APID one pass writes (outputs are sized exactly from
+        a header walk; a bigger input takes further passes and one concatenation)."""
         self._dtypes = {a: dt for a, (_, _, dt) in layouts.items()}
         self._apids = sorted(layouts)
         self._c_layouts = ffi.new("opals_layout[]", max(1, len(self._apids)))
@@ -127,43 +160,38 @@ class BatchDecoder:
                 L.sizes[j] = s
             L.rec_size = dt.itemsize
             self._index[apid] = i
-        self._capacity = capacity
-        self._max_records = max(max_records, 1)
+        self._capacity = max(1, capacity)
+        self._pool = pool or OutputPool()
+        self._counts = np.zeros(2048, dtype=np.uint64)
         self._st = ffi.new("opals_batch_stats *")
-        self._reset_outputs(capacity)
 
-    def _reset_outputs(self, capacity: int, only_used: bool = False) -> None:
+    def _prepare(self, remaining: np.ndarray) -> None:
+        """Outputs for at most ``remaining[apid]`` records each (capped), from the pool."""
         for i, apid in enumerate(self._apids):
             L = self._c_layouts[i]
-            if only_used and L.count == 0:
-                continue  # untouched output: keep it rather than allocate again
-            arr = np.empty(capacity, dtype=self._dtypes[apid])
-            self._arrays[apid] = arr
-            L.out = ffi.cast("uint8_t *", ffi.from_buffer(arr))
-            L.capacity = capacity
+            n = min(int(remaining[apid]), self._capacity)
             L.count = 0
-
-    def _grow(self, max_records: Callable[[int], int]) -> None:
-        """Give each empty output room for every record this call can produce (up to a cap), so
-        big buffers decode in one pass without concatenation. ``np.empty`` is lazy: pages never
-        written cost no memory."""
-        for i, apid in enumerate(self._apids):
-            L = self._c_layouts[i]
-            want = min(max_records(L.pkt_len), self._max_records)
-            if L.count == 0 and want > L.capacity:
-                arr = np.empty(want, dtype=self._dtypes[apid])
+            if n:
+                arr = self._pool.array(n, self._dtypes[apid])
                 self._arrays[apid] = arr
                 L.out = ffi.cast("uint8_t *", ffi.from_buffer(arr))
-                L.capacity = want
+            else:
+                self._arrays.pop(apid, None)
+                L.out = ffi.NULL
+            L.capacity = n
 
-    def _take(self) -> dict[int, np.ndarray]:
-        """Hand out what was written (the caller owns those arrays) and give the C fresh outputs."""
+    def _take(self, remaining: np.ndarray) -> dict[int, np.ndarray]:
+        """Hand out what was written (the caller owns those arrays)."""
         out = {}
         for i, apid in enumerate(self._apids):
-            n = self._c_layouts[i].count
-            if n:
-                out[apid] = self._arrays[apid][:n]
-        self._reset_outputs(self._capacity, only_used=True)
+            L = self._c_layouts[i]
+            if L.count:
+                out[apid] = self._arrays[apid][:L.count]
+                remaining[apid] -= min(int(remaining[apid]), L.count)
+            if L.count == L.capacity:
+                remaining[apid] = max(int(remaining[apid]), 1)  # it filled up: more may follow
+        for apid in list(self._arrays):
+            del self._arrays[apid]
         return out
 
     def decode(self, buf: bytes | bytearray | memoryview) -> tuple[dict[int, np.ndarray], int]:
@@ -172,36 +200,40 @@ class BatchDecoder:
         Unconsumed bytes at the end are a truncated packet the caller keeps for the next call.
         """
         cbuf = ffi.from_buffer(buf)
-        self._grow(lambda pkt_len: len(cbuf) // pkt_len + 1)
+        remaining = self._counts
+        remaining[:] = 0
+        lib.opals_count_apids(cbuf, len(cbuf), ffi.from_buffer("uint64_t[]", remaining))
         parts: list[dict[int, np.ndarray]] = []
         pos = 0
         while True:
+            self._prepare(remaining)
             self._st.full = 0
-            used = lib.opals_batch_decode(cbuf + pos, len(cbuf) - pos, self._c_layouts, self._index, self._st)
-            pos += used
+            pos += lib.opals_batch_decode(cbuf + pos, len(cbuf) - pos, self._c_layouts, self._index, self._st)
+            parts.append(self._take(remaining))
             if not self._st.full:
                 break
-            parts.append(self._take())
-        parts.append(self._take())
         return _concat(parts), pos
 
     def decode_at(self, buf, offsets: np.ndarray, lengths: np.ndarray) -> dict[int, np.ndarray]:
         """Decode the packets a StreamScanner located in ``buf``."""
         cbuf = ffi.from_buffer(buf)
-        self._grow(lambda pkt_len: len(offsets))
-        parts = []
-        done, n = 0, len(offsets)
         off = np.ascontiguousarray(offsets, dtype=np.uint32)
         ln = np.ascontiguousarray(lengths, dtype=np.uint32)
+        b = np.frombuffer(ffi.buffer(cbuf), dtype=np.uint8)
+        apids = ((b[off].astype(np.uint16) & 7) << 8) | b[off + 1] if len(off) else np.zeros(0, np.uint16)
+        remaining = self._counts
+        remaining[:] = np.bincount(apids, minlength=2048)[:2048]
+        parts = []
+        done, n = 0, len(off)
         while True:
+            self._prepare(remaining)
             self._st.full = 0
             done += lib.opals_batch_decode_at(
                 cbuf, ffi.from_buffer("uint32_t[]", off[done:]), ffi.from_buffer("uint32_t[]", ln[done:]), n - done,
                 self._c_layouts, self._index, self._st)
+            parts.append(self._take(remaining))
             if not self._st.full:
                 break
-            parts.append(self._take())
-        parts.append(self._take())
         return _concat(parts)
 
     def stats(self) -> BatchStats:
@@ -212,6 +244,6 @@ class BatchDecoder:
 
 def _concat(parts: list[dict[int, np.ndarray]]) -> dict[int, np.ndarray]:
     if len(parts) == 1:
-        return parts[0]  # arrays handed out by _take are never written again
+        return parts[0]  # arrays handed out by _take are never written again by the decoder
     keys = {a for p in parts for a in p}
     return {a: np.concatenate([p[a] for p in parts if a in p]) for a in keys}

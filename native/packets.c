@@ -190,6 +190,19 @@ size_t opals_batch_decode(const uint8_t *buf, size_t len, opals_layout *layouts,
     return pos;
 }
 
+/* Count the packets per APID that opals_batch_decode would look at (same walk, headers only), so
+ * the caller can size each output exactly before decoding. */
+void opals_count_apids(const uint8_t *buf, size_t len, uint64_t *counts) {
+    size_t pos = 0;
+    while (pos + 6 <= len) {
+        const uint8_t *pk = buf + pos;
+        uint32_t plen = 7u + (((uint32_t)pk[4] << 8) | pk[5]);
+        if (pos + plen > len) break;
+        if (plen >= 14) counts[((uint32_t)(pk[0] & 0x07) << 8) | pk[1]]++;
+        pos += plen;
+    }
+}
+
 /* Decode packets the deframer located; returns how many of them were handled. */
 size_t opals_batch_decode_at(const uint8_t *buf, const uint32_t *offsets, const uint32_t *lengths,
                              size_t n, opals_layout *layouts, const int16_t *apid_index,

@@ -94,7 +94,7 @@ def _column_equals(arr: np.ndarray, rows: list[tuple], dtype: np.dtype) -> None:
 @given(packet_files(), st.integers(1, 8))
 def test_batch_decode_matches_reference(buf, capacity):
     layouts = batch_layouts(DICTIONARY)
-    dec = make_batch_decoder(DICTIONARY, capacity=capacity, max_records=capacity)  # tiny: refills exercised
+    dec = make_batch_decoder(DICTIONARY, capacity=capacity)  # tiny capacity: several passes exercised
     arrays, used = dec.decode(buf)
     rows, counts, ref_used = reference.batch_decode(buf, layouts)
     assert used == ref_used
@@ -136,9 +136,9 @@ def test_batch_decode_counts_crc_failures_and_skips_unknown_apids():
     assert (st_.packets, st_.crc_failures, st_.unknown_apid) == (2, 1, 1)
 
 
-def test_decode_grows_outputs_for_big_inputs_and_refills_when_capped():
+def test_decode_in_one_pass_or_in_capped_passes_gives_the_same_arrays():
     pks = b"".join(CODEC.encode_tm("COMMAND_ACK", [1, s, 1, 0], s, 1.0) for s in range(5000))
-    for dec in (make_batch_decoder(DICTIONARY, capacity=16), make_batch_decoder(DICTIONARY, capacity=16, max_records=100)):
+    for dec in (make_batch_decoder(DICTIONARY), make_batch_decoder(DICTIONARY, capacity=100)):
         arrays, used = dec.decode(pks)
         assert used == len(pks) and arrays[0x023]["cmd_seq"].tolist() == list(range(5000))
 
@@ -177,3 +177,28 @@ def test_byte_string_and_signed_fields_decode_in_batch_and_in_ccsdspy(tmp_path):
         assert arr["f8"][i] == r["f8"]
         assert bytes(np.asarray(theirs["blob"][i], dtype=np.uint8)) == r["blob"]
         assert (theirs["s16"][i], theirs["s64"][i], theirs["f8"][i]) == (r["s16"], r["s64"], r["f8"])
+
+
+def test_decoded_arrays_are_never_recycled_while_held_and_are_once_dropped():
+    import gc
+
+    dec = make_batch_decoder(DICTIONARY)
+    first = b"".join(CODEC.encode_tm("COMMAND_ACK", [1, s, 1, 0], s, 1.0) for s in range(1000))
+    second = b"".join(CODEC.encode_tm("COMMAND_ACK", [2, 7, 3, 0], s, 1.0) for s in range(1000))
+    def address(a):
+        return a.__array_interface__["data"][0]
+
+    kept = dec.decode(first)[0][0x023]
+    seen = {address(kept)}
+    view = kept[10:20]
+    del kept
+    for _ in range(3):
+        again = dec.decode(second)[0][0x023]
+        assert again["cmd_seq"].tolist() == [7] * 1000
+        assert address(again) != address(view) - 10 * view.itemsize  # still held: never lent again
+        seen.add(address(again))
+    assert view["cmd_seq"].tolist() == list(range(10, 20))  # the held view is untouched
+    del view, again
+    gc.collect()
+    reused = dec.decode(second)[0][0x023]
+    assert address(reused) in seen  # dropped memory comes back, already paged in
