@@ -31,6 +31,7 @@ class SerialLink:
         self._queue: collections.deque[bytes] = collections.deque(maxlen=max_queue)
         self._stats = LinkStats(up=False)
         self._seq = SequenceTracker()
+        self._salvaged: list[bytes] = []  # packets recovered from the old stream at a reconnect
         self._ever_up = False
         self._ensure_open()
 
@@ -48,6 +49,9 @@ class SerialLink:
             return False
         if self._ever_up:
             self._stats.reconnects += 1
+            # A frame cut by the outage will never be completed: end the old stream now (whole
+            # packets found in it are kept), or its claimed length would hold back the new one.
+            self._salvaged.extend(self._deframer.flush())
         self._ever_up = True
         self._stats.up = True
         while self._queue:  # what was sent during the outage goes first, in order
@@ -108,7 +112,11 @@ class SerialLink:
         deadline = time.monotonic() + timeout
         out: list[bytes] = []
         while True:
-            if self._ensure_open():
+            opened = self._ensure_open()
+            if self._salvaged:
+                out.extend(self._salvaged)
+                self._salvaged.clear()
+            if opened:
                 data = self._read_available(max(0.0, deadline - time.monotonic()))
                 if data:
                     out.extend(self._deframer.feed(data))

@@ -106,6 +106,12 @@ def test_unplug_and_replug_loses_nothing_and_flushes_the_queue(port):
         link.send(_cmd(0))
         assert first.read_packets(1) == [_cmd(0)]
 
+        # The line dies in the middle of a long frame: its claimed length must not hold back the
+        # packets that arrive after the replug.
+        cut = frame(CODEC.encode_tm("FILE_PDU", {"pdu": bytes(60000)}, 0, 1.0))[:100]
+        first.write(cut)
+        assert link.recv(timeout=0.1) == []
+
         # Unplug: the device node disappears. The link notices on its next read or write.
         first.unplug()
         os.unlink(port)
@@ -130,6 +136,7 @@ def test_unplug_and_replug_loses_nothing_and_flushes_the_queue(port):
         st = link.stats()
         assert st.reconnects == 1 and st.up and link.queued == 0
         assert st.packets_in == 20 and st.packets_out == 7 and st.seq_gaps == 0
+        assert st.bytes_discarded == len(cut)
         second.unplug()
     finally:
         link.close()
