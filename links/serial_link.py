@@ -19,7 +19,9 @@ from protocol.framing import Deframer, frame
 
 class SerialLink:
     def __init__(self, port: str, baudrate: int = 115200, reconnect_interval: float = 0.5,
-                 max_queue: int = 10000, opener=None):
+                 max_queue: int = 10000, opener=None, lengths: dict[int, tuple[int, int]] | None = None):
+        """``lengths``: APID -> (min, max) packet length (``protocol.framing.packet_lengths``), so
+        a false marker in line noise cannot stall the stream; None accepts any APID."""
         self.port = port
         self.baudrate = baudrate
         self.reconnect_interval = reconnect_interval
@@ -27,7 +29,7 @@ class SerialLink:
                                                                  write_timeout=2, exclusive=False))
         self._dev = None
         self._next_try = 0.0
-        self._deframer = Deframer()
+        self._deframer = Deframer(lengths=lengths)
         self._queue: collections.deque[bytes] = collections.deque(maxlen=max_queue)
         self._stats = LinkStats(up=False)
         self._seq = SequenceTracker()

@@ -34,16 +34,23 @@ class DeframeStats:
 class StreamScanner:
     """Finds ASM-framed packets in a byte stream; keeps the C statistics block across calls."""
 
-    def __init__(self, max_packet_len: int = 65542, apids: set[int] | None = None, batch: int = 65536):
+    def __init__(self, max_packet_len: int = 65542, apids: set[int] | None = None, batch: int = 65536,
+                 lengths: dict[int, tuple[int, int]] | None = None):
+        """``apids``: accept only these; ``lengths``: accept only these APIDs, each with its
+        (min, max) total packet length. Either makes false markers fail at once."""
         self._st = ffi.new("opals_deframe_stats *")
         for i in range(2048):
             self._st.last_seq[i] = -1
         self.max_packet_len = max_packet_len
-        self._mask = None
         if apids is not None:
-            self._mask = ffi.new("uint8_t[2048]")
-            for a in apids:
-                self._mask[a] = 1
+            lengths = {a: (8, max_packet_len) for a in apids} if lengths is None else \
+                {a: lengths[a] for a in apids if a in lengths}
+        self._mask = None
+        if lengths is not None:
+            self._mask = ffi.new("uint32_t[4096]")
+            for a, (lo, hi) in lengths.items():
+                self._mask[2 * a] = max(8, lo)
+                self._mask[2 * a + 1] = min(hi, max_packet_len)
         self._batch = batch
         self._offsets = np.empty(batch, dtype=np.uint32)
         self._lengths = np.empty(batch, dtype=np.uint32)

@@ -143,7 +143,7 @@ def test_unplug_and_replug_loses_nothing_and_flushes_the_queue(port):
 
 
 def test_link_started_while_device_absent_connects_when_it_appears(port):
-    link = open_link(f"serial://{port}?baud=9600")
+    link = open_link(f"serial://{port}?baud=9600")  # the dictionary's APIDs and lengths only
     try:
         link.send(_cmd(1))
         assert link.recv(timeout=0.05) == [] and not link.stats().up
@@ -151,6 +151,9 @@ def test_link_started_while_device_absent_connects_when_it_appears(port):
         _wait_up(link)
         assert far.read_packets(1) == [_cmd(1)]
         assert link.stats().reconnects == 0  # the first open is not a reconnect
+        false_start = b"\x1a\xcf\xfc\x1d\x08\x20\xc0\x00\xea\x5f"  # "HOUSEKEEPING" of 60 kB: noise
+        far.write(false_start + frame(_tm(1)))
+        assert _recv_n(link, 1) == [_tm(1)]
         far.unplug()
     finally:
         link.close()
