@@ -150,3 +150,18 @@ def _is_valid(d: bytes) -> bool:
         return True
     except PacketError:
         return False
+
+
+def test_recv_keeps_waiting_past_foreign_datagrams_for_the_peer(pair):
+    import threading
+
+    flight, ground = pair
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as intruder:
+        intruder.sendto(_hk(1), ground.local)
+        later = threading.Timer(0.2, flight.send, (_hk(2),))
+        later.start()
+        try:
+            assert ground.recv(timeout=10.0) == [_hk(2)]  # one call: the intruder did not end the wait
+        finally:
+            later.join()
+    assert ground.stats().rejected_foreign == 1
