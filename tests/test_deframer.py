@@ -61,7 +61,7 @@ def _is_subsequence(needles: list[bytes], hay: list[bytes]) -> bool:
     return all(any(n == h for h in it) for n in needles)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=400), st.lists(st.integers(0, 400), max_size=10))
 def test_arbitrary_bytes_never_raise_and_agree_with_reference(stream, cuts):
     out, d = _deframe(stream, cuts)
