@@ -143,7 +143,7 @@ def test_gimbal_direction_and_angles_are_inverse(az: float, el: float):
 def test_gimbal_az_el_match_the_line_of_sight_to_the_station(orbit: Orbit):
     tai = orbit.epoch_tai + np.arange(0.0, DAY, 97.0)
     la = look_angles(orbit, OCTL, tai)
-    r, v = orbit.state(tai)
+    r, v = orbit.state_interpolated(tai)  # the states look_angles uses
     x, y, z = payload_axes(r, v)
     los = gimbal_direction(la.az, la.el)
     teme = los[:, :1] * x + los[:, 1:2] * y + los[:, 2:] * z
@@ -165,6 +165,44 @@ def test_c_kernel_matches_the_numpy_reference(orbit: Orbit):
     assert ref.elevation.max() > 80  # the day spans near-zenith geometry, where az is sensitive
 
 
+def test_node_interpolation_stays_within_sgp4s_own_noise(orbit: Orbit):
+    """SGP4's velocity differs from the derivative of its position by up to ~0.6 m/s; interpolating
+    between 20-s nodes adds far less than that, for dense, sparse and unsorted samples."""
+    from protocol.geometry.look import look_angles_reference
+
+    rng = np.random.default_rng(7)
+    for tai in (orbit.epoch_tai + np.arange(0.0, DAY, 0.37),
+                orbit.epoch_tai + rng.uniform(0.0, 30 * DAY, 2000),
+                np.array([orbit.epoch_tai + 7.5])):
+        r, v = orbit.state(tai)
+        ri, vi = orbit.state_interpolated(tai)
+        assert np.abs(ri - r).max() < 1e-4 and np.abs(vi - v).max() < 1e-4  # < 10 cm, < 10 cm/s
+        fast, direct = look_angles(orbit, OCTL, tai), look_angles_reference(orbit, OCTL, tai, interpolated=False)
+        for f in ("az", "el", "elevation", "azimuth", "az_rate", "el_rate"):
+            assert np.abs(getattr(fast, f) - getattr(direct, f)).max() < 1e-3, f
+    d = 1e-3  # the noise floor quoted above, measured: SGP4 velocity vs central difference of position
+    tai = orbit.epoch_tai + np.arange(0.0, DAY, 7.0)
+    slope = (orbit.state(tai + d)[0] - orbit.state(tai - d)[0]) / (2 * d)
+    assert 1e-4 < np.abs(slope - orbit.state(tai)[1]).max() < 1e-3
+
+
+def test_hermite_kernel_matches_its_numpy_reference(orbit: Orbit):
+    from native.geometry_kernels import hermite_states_kernel, hermite_states_reference
+
+    node_tai = orbit.epoch_tai + 20.0 * np.arange(50)
+    node_r, node_v = orbit.state(node_tai)
+    rng = np.random.default_rng(3)
+    pos = rng.integers(0, 49, 1000)
+    tai = node_tai[pos] + rng.uniform(0.0, 20.0, 1000)
+    for a, b in zip(hermite_states_kernel(tai, pos, node_tai, node_r, node_v, 20.0),
+                    hermite_states_reference(tai, pos, node_tai, node_r, node_v, 20.0)):
+        assert np.allclose(a, b, rtol=0, atol=1e-9)
+    r, v = hermite_states_kernel(node_tai[:-1], np.arange(49), node_tai, node_r, node_v, 20.0)
+    assert np.array_equal(r, node_r[:-1]) and np.array_equal(v, node_v[:-1])  # exact at the nodes
+    with pytest.raises(ValueError):
+        hermite_states_kernel(tai, pos + 1, node_tai, node_r, node_v, 20.0)  # 49 has no right node
+
+
 def test_failed_propagation_gives_nan_angles_not_an_exception(orbit: Orbit):
     line1, line2 = load_tle()
     line1 = line1[:53] + " 50000-0" + line1[61:68]
@@ -184,7 +222,7 @@ def test_both_sides_reconstruct_the_same_line_of_sight_anywhere(lat: float, lon:
     station = Station("ANY", lat, lon, alt_km)
     tai = np.array([orbit.epoch_tai + dt_s])
     la = look_angles(orbit, station, tai)
-    r, v = orbit.state(tai)
+    r, v = orbit.state_interpolated(tai)
     x, y, z = payload_axes(r, v)
     los = gimbal_direction(la.az, la.el)
     from_payload = teme_to_ecef(r + (los[:, :1] * x + los[:, 1:2] * y + los[:, 2:] * z) * la.range_km[:, None], tai)
