@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--fault", action="append", default=[], choices=HARDWARE_FAULTS, metavar="NAME",
                    help="hardware fault (repeatable)")
     d.add_argument("--idle-timeout", type=float, default=30.0)
+    d.add_argument("--realtime", action="store_true", help="devices run on the wall clock (default: lockstep)")
     d.set_defaults(func=cmd_devices)
 
     h = sub.add_parser("hil", help="run the flight software against devices on a serial line")
@@ -45,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--link", help="ground link URL (udp://... or serial://...)")
     h.add_argument("--plan", choices=("auto", "ground"), default="auto")
     h.add_argument("--duration", type=float, help="simulated seconds (default: to 20 s after the pass)")
+    h.add_argument("--realtime", action="store_true", help="wall-clock flight (devices started with --realtime)")
     h.set_defaults(func=cmd_hil)
 
 
@@ -72,7 +74,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
         return 2
     master, path = open_pty()
     print(path, flush=True)
-    serve_fd(DeviceServer.for_world(world), master, args.idle_timeout)
+    serve_fd(DeviceServer.for_world(world), master, args.idle_timeout, realtime=args.realtime)
     return 0
 
 
@@ -88,7 +90,8 @@ def cmd_hil(args: argparse.Namespace) -> int:
     packets = timetag_packets(make_codec(), items) if args.plan == "auto" else []
     link = open_link(args.link) if args.link else None
     device = args.devices.removeprefix("serial://")
-    run = run_flight_hil(device, packets, start + args.duration if args.duration else times.end + 20.0, cfg, link)
+    run = run_flight_hil(device, packets, start + args.duration if args.duration else times.end + 20.0, cfg, link,
+                         realtime=args.realtime)
     print(json.dumps({"final_mode": run.flight.mode, "onboard": run.flight.last_summary,
                       "bus_requests": run.client.requests, "bus_timeouts": run.client.timeouts}, indent=1))
     return 0

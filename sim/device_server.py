@@ -27,6 +27,7 @@ class DeviceServer:
     hal: Hal
     requests: int = 0
     errors: int = 0
+    realtime: bool = False        # the world steps on the wall clock; OP_STEP only reads the time
 
     @classmethod
     def for_world(cls, world: World) -> "DeviceServer":
@@ -43,7 +44,7 @@ class DeviceServer:
         h = self.hal
         try:
             if op == bus.OP_STEP:
-                out = struct.pack(">d", self.world.step().tai)
+                out = struct.pack(">d", self.world.tai if self.realtime else self.world.step().tai)
             elif op == bus.OP_GIMBAL_CMD:
                 h.gimbal.command(*struct.unpack(">dd", body))
                 out = b""
@@ -106,19 +107,39 @@ def open_pty() -> tuple[int, str]:
     return master, path
 
 
-def serve_fd(server: DeviceServer, fd: int, idle_timeout_s: float = 30.0) -> None:
-    """Serve requests on a file descriptor until QUIT, end of file or ``idle_timeout_s`` of silence."""
+def serve_fd(server: DeviceServer, fd: int, idle_timeout_s: float = 30.0, realtime: bool = False) -> None:
+    """Serve requests on a file descriptor until QUIT, end of file or ``idle_timeout_s`` of silence.
+
+    Lockstep (default): the world steps on OP_STEP. ``realtime``: the world steps on the wall
+    clock by itself, as real devices do, and OP_STEP only reports the current time."""
+    import time
     reader = bus.FrameReader()
+    server.realtime = realtime
+    wall0, steps, last_rx = time.monotonic(), 0, time.monotonic()
     while True:
-        r, _, _ = select.select([fd], [], [], idle_timeout_s)
+        timeout = idle_timeout_s
+        if realtime:
+            due = wall0 + (steps + 1) * server.world.dt
+            now = time.monotonic()
+            while now >= due:          # catch up in whole steps, never skip physics
+                server.world.step()
+                steps += 1
+                due = wall0 + (steps + 1) * server.world.dt
+            timeout = max(0.0, due - now)
+            if now - last_rx > idle_timeout_s:
+                return
+        r, _, _ = select.select([fd], [], [], timeout)
         if not r:
-            return
+            if not realtime:
+                return
+            continue
         try:
             data = os.read(fd, 1 << 16)
         except OSError:
             return
         if not data:
             return
+        last_rx = time.monotonic()
         for payload in reader.feed(data):
             reply = server.handle(payload)
             if reply is None:

@@ -75,3 +75,22 @@ def test_hil_hardware_fault_is_caught_across_the_line():
     events = [codec.dictionary.event_by_id(codec.decode(p).values["event_id"]).name
               for p in hil.port.sent if p[1] == 0x24]
     assert "RELAY_MISMATCH" in events and "SAFE_MODE" in events
+
+
+def test_hil_in_real_time_on_the_wall_clock():
+    """Devices stepping on their own wall clock, flight on the wall clock: boot and health check
+    across the line in real time (about 3 s)."""
+    from sim.cli_run import _parse_time
+    start = _parse_time(START)
+    _, packets, _ = _plan(start)
+    proc, path = _devices("--realtime")
+    try:
+        hil = run_flight_hil(path, packets, start + 3.0, FlightConfig(control_hz=20.0, stow=(62.0, 14.0)),
+                             realtime=True)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert hil.client.timeouts == 0
+    assert ("HEALTH_CHECK", "READY") in hil.flight.modes.history and hil.flight.health_ok
+    assert 50 <= hil.flight.executive.cycle <= 70          # about 3 s of 20 Hz cycles
