@@ -186,8 +186,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     def pace(tai: float) -> None:
         # A file downlink is paced in real time whatever the speed: ground's CFDP timers run on
         # its wall clock, and racing flight's would time the transfer out.
-        pacer.pace(tai, 1.0 if sim.flight.mode == "DOWNLINK" or sim.flight.telemetry.pdus_waiting
-                   or (sim.flight.downlink is not None and sim.flight.downlink.busy) else speed)
+        pacer.pace(tai, 1.0 if sim.flight.downlinks.busy or sim.flight.telemetry.pdus_waiting else speed)
 
     try:
         sim.run_until(stop_tai, pace=pace)

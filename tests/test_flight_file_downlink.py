@@ -48,7 +48,7 @@ def test_pass_files_arrive_intact_over_cfdp_class_2(tmp_path):
             elif d.name == "EVENT":
                 events.append(codec.dictionary.event_by_id(d.values["event_id"]).name)
         seen = len(sim.port.sent)
-        if sim.world.tai > times.end + 10 and sim.flight.mode == "IDLE" and not sim.flight.downlink.busy:
+        if sim.world.tai > times.end + 10 and sim.flight.mode == "IDLE" and not sim.flight.downlinks.busy:
             break
     store = sim.flight.store.files
     assert len(store) >= 4 and set(directory) == set(store)
