@@ -190,6 +190,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         sim.run_until(stop_tai, pace=pace)
+        if args.downlink_class and not args.duration:   # let the planned downlink finish (5 min at most)
+            sim.run_until(sim.world.tai + 300.0, pace=pace, stop=lambda: not sim.flight.downlinks.busy)
         if args.linger:
             log(f"opals-sim: lingering {args.linger} s in real time for ground (file downlink)")
             sim.run_until(sim.world.tai + args.linger, pace=lambda tai: pacer.pace(tai, 1.0))

@@ -72,10 +72,10 @@ def plan_pass(geometry: PassGeometry, start_tai: float, stow: tuple[float, float
         PlanItem(rise + arm_after_rise_s, "LASER_ARM", {"window": arm_window_s}),
         PlanItem(rise + arm_after_rise_s + 1.0, "LASER_FIRE", {}),
         PlanItem(end, "END_PASS", {}),
-        PlanItem(end + 5.0, "FILE_LIST", {}),
+        PlanItem(end + 30.0, "FILE_LIST", {}),          # stowed by then (laser-off slews at 3 deg/s)
     ]
     if downlink_class:
-        items.append(PlanItem(end + 6.0, "FILE_DOWNLINK_ALL", {"cfdp_class": downlink_class}))
+        items.append(PlanItem(end + 31.0, "FILE_DOWNLINK_ALL", {"cfdp_class": downlink_class}))
     times = PassTimes(start_tai, predicts_from, pass_start, rise + arm_after_rise_s,
                       rise + arm_after_rise_s + 1.0, end)
     return items, times
