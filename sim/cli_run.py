@@ -70,6 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", type=float, help="simulated seconds to run (default: to 60 s after the pass)")
     p.add_argument("--plan", choices=("auto", "ground"), help="who uploads the pass plan (default: ground when "
                    "--link is given, else auto)")
+    p.add_argument("--plan-file", help="upload this pass plan (JSON from `opals-ground passes --plan N --json`) "
+                   "as TIMETAG commands; with --geometry orbit the run starts just before it")
     p.add_argument("--hold", action="store_true", help="hold simulated time until the first packet from ground")
     p.add_argument("--geometry", choices=("flyover", "orbit"), default="flyover",
                    help="flyover: closed-form 145 s pass; orbit: SGP4 pass of the ISS over OCTL from a TLE")
@@ -125,19 +127,30 @@ def cmd_passes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _geometry(args: argparse.Namespace):
+def load_plan_file(path: str) -> list[tuple[float, str, dict]]:
+    """A pass plan as JSON ({"commands": [{"tai", "name", "args"}, ...]}, what `opals-ground
+    passes --plan N --json` writes): (tai, name, args) in time order."""
+    doc = json.loads(Path(path).read_text())
+    rows = doc["commands"] if isinstance(doc, dict) else doc
+    return sorted((float(r["tai"]), str(r["name"]), dict(r.get("args", {}))) for r in rows)
+
+
+def _geometry(args: argparse.Namespace, plan: list[tuple[float, str, dict]] | None = None):
     from sim.pass_geometry import BEACON_ON_ELEV_DEG
     from sim.pass_geometry import FlyoverPass
     if args.geometry == "flyover":
         start = _parse_time(args.start)
         return FlyoverPass(tca_tai=start + args.pass_offset), start
     from sim.orbit_pass import iss_orbit, orbit_pass, passes_between
-    t0 = _parse_time(args.start or "2014-06-05T00:00:00")
+    if plan and not args.start:   # the plan says when: start just before its first command
+        t0 = plan[0][0] - 5.0
+    else:
+        t0 = _parse_time(args.start or "2014-06-05T00:00:00")
     orbit = iss_orbit(args.tle, t0)
     for p in passes_between(orbit, t0, t0 + 10 * 86400.0, BEACON_ON_ELEV_DEG):
         if p.feasible:
-            g = orbit_pass(orbit, p)
-            return g, (t0 if args.start else g.rise_tai - 120.0)
+            g = orbit_pass(orbit, p, pad_s=max(300.0, p.rise_tai - t0 + 60.0))
+            return g, (t0 if args.start or plan else g.rise_tai - 120.0)
     raise SystemExit("no feasible pass in the 10 days after --start")
 
 
@@ -150,9 +163,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.world import WorldConfig
 
     speed = _parse_speed(args.speed)
-    geometry, start = _geometry(args)
+    plan_file = load_plan_file(args.plan_file) if args.plan_file else None
+    geometry, start = _geometry(args, plan_file)
     link = open_link(args.link) if args.link else None
-    plan_mode = args.plan or ("ground" if link is not None else "auto")
+    plan_mode = "file" if plan_file else (args.plan or ("ground" if link is not None else "auto"))
     fcfg = FlightConfig(control_hz=args.control_hz)
     import tempfile
     store = Path(args.store) if args.store else Path(tempfile.mkdtemp(prefix="opals-store-"))
@@ -165,6 +179,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if plan_mode == "auto":
         for pkt in timetag_packets(sim.codec, items):
             sim.port.ground(pkt)
+    downlink_planned = bool(args.downlink_class)
+    if plan_file:
+        from sim.pass_plan import PlanItem
+        for pkt in timetag_packets(sim.codec, [PlanItem(t, n, a) for t, n, a in plan_file]):
+            sim.port.ground(pkt)
+        def first(name: str, default: float) -> float:
+            return next((t for t, n, _ in plan_file if n == name), default)
+        times = times.__class__(start, times.predicts_from, first("START_PASS", start), first("LASER_ARM", start),
+                                first("LASER_FIRE", start), first("END_PASS", plan_file[-1][0]))
+        downlink_planned = any(n == "FILE_DOWNLINK_ALL" for _, n, _ in plan_file)
     stop_tai = start + args.duration if args.duration else times.end + 60.0
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
     log(f"opals-sim: start {_iso(start)}, pass link {_iso(times.fire - 5.0)} .. {_iso(times.end)}, "
@@ -186,11 +210,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     def pace(tai: float) -> None:
         # A file downlink is paced in real time whatever the speed: ground's CFDP timers run on
         # its wall clock, and racing flight's would time the transfer out.
-        pacer.pace(tai, 1.0 if sim.flight.downlinks.busy or sim.flight.telemetry.pdus_waiting else speed)
+        downlinking = sim.flight.downlinks.busy or sim.flight.telemetry.pdus_waiting
+        pacer.pace(tai, 1.0 if downlinking and link is not None else speed)
 
     try:
         sim.run_until(stop_tai, pace=pace)
-        if args.downlink_class and not args.duration:   # let the planned downlink finish (5 min at most)
+        if downlink_planned and link is not None and not args.duration:   # let it finish (5 min at most)
             sim.run_until(sim.world.tai + 300.0, pace=pace, stop=lambda: not sim.flight.downlinks.busy)
         if args.linger:
             log(f"opals-sim: lingering {args.linger} s in real time for ground (file downlink)")
