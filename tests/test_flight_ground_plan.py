@@ -49,3 +49,25 @@ def test_flight_executes_grounds_first_light_plan():
     assert ("TRACK", "TRANSMIT") in sim.flight.modes.history
     assert sim.flight.mode in ("READY", "DOWNLINK", "IDLE")
     assert sim.checker.violations == []
+
+
+def test_opals_sim_flies_grounds_plan_file(tmp_path):
+    """The CLI path: `opals-sim run --geometry orbit --plan-file` with the JSON ground writes."""
+    import datetime as dt
+    import json
+    import subprocess
+    import sys
+
+    from ground.pass_plan import plan_to_json
+    t0 = datetime_to_tai(dt.datetime(2014, 6, 6, 2, 0, tzinfo=dt.timezone.utc))
+    orbit = nearest_orbit(t0)
+    p = feasible_passes(orbit, PassQuery(t0, days=0.2))[0]
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(plan_to_json(ground_plan(orbit, p), p))
+    out = subprocess.run([sys.executable, "-m", "sim.cli", "run", "--geometry", "orbit", "--plan-file",
+                          str(plan_file), "--control-hz", "20", "--quiet", "--store", str(tmp_path / "store")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["hazards"]["H1"] == result["hazards"]["H2"] == 0
+    assert result["onboard"]["emit_s"] > 150.0 and result["truth"]["acquisition_s"] <= 3.0
