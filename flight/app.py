@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from flight.acquisition_scan import SpiralScan
 from flight.downlink_queue import DownlinkQueue, FileDownlinkLike
 from flight.executive import Executive
 from flight.file_store import EVENT_LOG_DTYPE, TRACKING_LOG_DTYPE, FileEntry, FileStore, RecordLog
@@ -56,6 +57,7 @@ class FlightConfig:
     health_timeout_s: float = 60.0
     boot_s: float = 1.0
     frames_to_save: int = 2
+    acquisition_scan: bool = True    # spiral search when the beacon is not where the predicts say
     tlm_rates_hz: dict[str, float] = field(default_factory=lambda: {"HOUSEKEEPING": 1.0, "TRACKING": 10.0,
                                                                      "SAFETY": 1.0})
 
@@ -84,6 +86,9 @@ class FlightSoftware:
         self.controller = GimbalController(self.limit)
         cam = hal.camera
         self.tracker = Tracker(CentroidEstimator(cam.width, cam.height, cam.ifov_urad), cam.width, cam.height)
+        fov_az, fov_el = cam.width * cam.ifov_urad * 1e-6, cam.height * cam.ifov_urad * 1e-6
+        # Steps of 80 % of the field (degrees) so neighbouring looks overlap.
+        self.scan = SpiralScan(0.8 * fov_az * 57.29577951308232, 0.8 * fov_el * 57.29577951308232)
         self.predicts = PredictTable()
         self.sequence = CommandSequence(self.codec)
         self.store = FileStore(store_dir, clock, on_closed=self._on_file_closed)
@@ -110,6 +115,7 @@ class FlightSoftware:
         self.tracking_log: RecordLog | None = None
         self._frames_saved = 0
         self._had_lock = False
+        self._acq_offset = (0.0, 0.0)
         self._health: _Pending | None = None
         self._downlink_cmd: _Pending | None = None
         self._tlm_period = {k: (1.0 / v if v > 0 else 0.0) for k, v in cfg.tlm_rates_hz.items()}
@@ -252,8 +258,12 @@ class FlightSoftware:
             c.toward(az, el, dt, slew=True)
         elif mode in ("ACQUIRE", "TRACK", "TRANSMIT"):
             az, el, ra, re = self.predicts.at(now)
-            if mode == "ACQUIRE" and not self._had_lock:
-                c.toward(az, el, dt)
+            if mode == "ACQUIRE" and self.fix.found:
+                c.track(self.fix.err_x_urad, self.fix.err_y_urad, ra, re, dt)  # pull the beacon in
+            elif mode == "ACQUIRE" and not self._had_lock:
+                if self.config.acquisition_scan and self.pass_stats is not None and self.pass_stats.first_detect is None:
+                    self._acq_offset = self.scan.offset(now - self.modes.entered_at)
+                c.toward(az + self._acq_offset[0], el + self._acq_offset[1], dt, slew=self.config.acquisition_scan)
             elif self.fix.found and self.tracker.locked:
                 c.track(self.fix.err_x_urad, self.fix.err_y_urad, ra, re, dt)
             else:
@@ -283,6 +293,7 @@ class FlightSoftware:
         self.tracking_log = RecordLog(TRACKING_LOG_DTYPE)
         self._frames_saved = 0
         self._had_lock = False
+        self._acq_offset = (0.0, 0.0)     # where the search found the beacon, kept until lock
         self.safety.emit_time = 0.0
         self.event("PASS_STARTED", len(self.predicts))
 

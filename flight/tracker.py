@@ -68,7 +68,8 @@ class Tracker:
     width: int
     height: int
     lock_frames: int = 3
-    max_err_urad: float = 5000.0     # a fix further than this from centre is not the beacon
+    max_err_urad: float = 5000.0     # locked: a fix further than this from centre is not the beacon
+    lock_err_urad: float = 1000.0    # acquiring: lock only once the beacon is pulled this close
     state: str = "IDLE"             # TRACK_STATES names
     streak: int = 0
     last: BeaconFix = BeaconFix(False)
@@ -97,8 +98,8 @@ class Tracker:
 
     def update(self, frame: Frame) -> BeaconFix:
         fix = self.estimator(frame)
-        good = fix.found and (fix.err_x_urad ** 2 + fix.err_y_urad ** 2) <= self.max_err_urad ** 2 \
-            if self.state == "LOCKED" else fix.found
+        limit = self.max_err_urad if self.state == "LOCKED" else self.lock_err_urad
+        good = fix.found and (fix.err_x_urad ** 2 + fix.err_y_urad ** 2) <= limit * limit
         if self.state == "LOCKED":
             if not good:
                 self.state, self.streak = "LOST", 0

@@ -59,3 +59,22 @@ def test_150_s_track_within_140_urad_3_sigma_with_30_urad_jitter():
     onboard = sim.flight.last_summary
     assert onboard is not None and onboard["err_3sigma"] <= 140.0
     assert sim.checker.violations == []
+
+
+def test_spiral_search_finds_a_beacon_outside_the_field_of_view():
+    """ISS attitude knowledge off by 1.2 deg az / 0.9 deg el (more than half the 1.5 x 1.2 deg
+    field): the open-loop direction never shows the beacon; the spiral search finds it."""
+    def run(scan: bool):
+        geometry = FlyoverPass(tca_tai=START + 200.0)
+        fcfg = FlightConfig(stow=(62.0, 14.0), control_hz=20.0, acquisition_scan=scan)
+        sim = Simulation(geometry, START, seed=2, flight_config=fcfg,
+                         world_config=WorldConfig(attitude_bias_deg=(1.2, 0.9)))
+        sim.port.keep_sent = False
+        items, _ = plan_pass(geometry, START, stow=fcfg.stow)
+        for p in timetag_packets(sim.codec, items):
+            sim.port.ground(p)
+        sim.run_until(geometry.rise_tai + 40.0)
+        return sim
+    found = run(True)
+    assert found.flight.tracker.locked and abs(found.world.err_x_urad) < 1000 and abs(found.world.err_y_urad) < 1000
+    assert not run(False).flight.tracker.locked
