@@ -2,11 +2,12 @@
 packet after garbage, agrees with native/reference.py, and is linear in the stream length."""
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from dictionary_strategies import seq_counts, telemetry_values
 from native import reference
-from protocol.codec import Codec
+from protocol.codec import Codec, PacketError
 from protocol.crc import crc16
 from protocol.framing import Deframer, frame, frame_all, packet_lengths
 from protocol.opals import DICTIONARY
@@ -191,3 +192,15 @@ def test_false_marker_does_not_hold_back_the_stream_when_lengths_are_known():
     blind = Deframer()
     assert blind.feed(stream) == [] and blind.pending == len(stream)
     assert blind.flush() == good  # it does get there, once the stream ends
+
+
+def test_malformed_commands_still_reach_the_codec_to_be_rejected_with_a_reason():
+    cmd = CODEC.encode_cmd("PING", {"token": 1})
+    short = cmd[:6] + cmd[6:8]  # opcode only: BAD_LENGTH for flight to acknowledge
+    short = short[:4] + (len(short) + 2 - 7).to_bytes(2, "big") + short[6:]
+    short += reference.crc16(short).to_bytes(2, "big")
+    got = Deframer(lengths=LENGTHS).feed(frame(short) + frame(cmd))
+    assert got == [short, cmd]
+    with pytest.raises(PacketError) as info:
+        CODEC.decode(short)
+    assert info.value.reason == "BAD_LENGTH"
