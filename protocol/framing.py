@@ -12,21 +12,21 @@ import numpy as np
 
 from native import DeframeStats, StreamScanner
 from protocol.ccsds import CRC_LEN, MAX_PACKET_LEN, PRIMARY_HEADER_LEN, SYNC_MARKER
-from protocol.construct_defs import command_length, telemetry_length
+from protocol.construct_defs import telemetry_length
 from protocol.registry import Dictionary
 
 
 def packet_lengths(d: Dictionary, max_packet_len: int = MAX_PACKET_LEN) -> dict[int, tuple[int, int]]:
     """APID -> (min, max) total packet length, from the dictionary: a fixed telemetry packet has
-    exactly its length; commands share their APID; file PDUs and variable packets range."""
+    exactly its length. Uplink APIDs (commands, file PDUs) take any length, so a malformed command
+    still reaches flight's codec and is rejected there with a reason (and acknowledged)."""
     out: dict[int, tuple[int, int]] = {}
     for p in d.telemetry.values():
         n = telemetry_length(p)
         out[p.apid] = (n, max_packet_len) if p.is_variable else (n, n)
-    if d.commands:
-        sizes = [command_length(c) for c in d.commands.values()]
-        out[d.command_apid] = (min(sizes), max(sizes))
-    out[d.file_pdu_uplink_apid] = (PRIMARY_HEADER_LEN + 1 + CRC_LEN, max_packet_len)
+    smallest = PRIMARY_HEADER_LEN + CRC_LEN
+    out[d.command_apid] = (smallest, max_packet_len)
+    out[d.file_pdu_uplink_apid] = (smallest, max_packet_len)
     return out
 
 

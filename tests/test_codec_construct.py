@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import construct as cs
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from dictionary_strategies import (command_args, coarse_times, fine_times, same_values, seq_counts,
                                    telemetry_values)
@@ -67,7 +67,7 @@ def test_every_dictionary_entry_is_covered():
 
 
 @pytest.mark.parametrize("name", TM)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), seq=seq_counts, coarse=coarse_times, fine=fine_times)
 def test_telemetry_same_bytes_both_directions(name, data, seq, coarse, fine):
     p = DICTIONARY.telemetry[name]
@@ -81,7 +81,7 @@ def test_telemetry_same_bytes_both_directions(name, data, seq, coarse, fine):
 
 
 @pytest.mark.parametrize("name", TC)
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), seq=seq_counts)
 def test_command_same_bytes_both_directions(name, data, seq):
     c = DICTIONARY.commands[name]
@@ -122,7 +122,7 @@ def _mutations(valid: bytes) -> st.SearchStrategy[bytes]:
 
 
 @pytest.mark.parametrize("name", TM)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_telemetry_accepts_exactly_what_construct_accepts(name, data):
     p = DICTIONARY.telemetry[name]
@@ -135,7 +135,7 @@ def test_telemetry_accepts_exactly_what_construct_accepts(name, data):
 
 
 @pytest.mark.parametrize("name", TC)
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_command_accepts_exactly_what_construct_accepts(name, data):
     c = DICTIONARY.commands[name]
@@ -147,7 +147,7 @@ def test_command_accepts_exactly_what_construct_accepts(name, data):
         assert same_values(fast, slow)
 
 
-@settings(deadline=None)  # a loaded CI machine must not turn slowness into failure
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=80), st.sampled_from([0x08, 0x18, 0x00, 0x10]), st.integers(0, 0x7FF))
 def test_decode_of_anything_raises_only_packet_error(tail, first, apid):
     # Arbitrary bytes, and arbitrary bodies behind a plausible header with a good CRC.
@@ -175,7 +175,7 @@ def test_encode_cmd_refuses_what_flight_would_reject():
     assert info.value.reason == "UNKNOWN_OPCODE"
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(a=st.integers(0, 0xFFFF), tail=st.binary(max_size=100))
 def test_variable_packet_with_fixed_fields_agrees(a, tail):
     """FILE_PDU has only its PDU; a variable packet with fixed fields before the tail works too."""

@@ -2,11 +2,12 @@
 packet after garbage, agrees with native/reference.py, and is linear in the stream length."""
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from dictionary_strategies import seq_counts, telemetry_values
 from native import reference
-from protocol.codec import Codec
+from protocol.codec import Codec, PacketError
 from protocol.crc import crc16
 from protocol.framing import Deframer, frame, frame_all, packet_lengths
 from protocol.opals import DICTIONARY
@@ -61,7 +62,7 @@ def _is_subsequence(needles: list[bytes], hay: list[bytes]) -> bool:
     return all(any(n == h for h in it) for n in needles)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=400), st.lists(st.integers(0, 400), max_size=10))
 def test_arbitrary_bytes_never_raise_and_agree_with_reference(stream, cuts):
     out, d = _deframe(stream, cuts)
@@ -73,7 +74,7 @@ def test_arbitrary_bytes_never_raise_and_agree_with_reference(stream, cuts):
     assert s.bytes_discarded + sum(4 + len(p) for p in out) == len(stream)  # every byte accounted for
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(garbage, packets(3)), max_size=5), st.lists(st.integers(0, 2000), max_size=12))
 def test_every_valid_packet_after_garbage_is_recovered_under_any_chunking(parts, cuts):
     stream = b"".join(g + frame_all(ps) for g, ps in parts)
@@ -87,7 +88,7 @@ def test_every_valid_packet_after_garbage_is_recovered_under_any_chunking(parts,
     assert d.stats().bytes_discarded + sum(4 + len(p) for p in chunked) == len(stream)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(packets(8), st.data())
 def test_truncated_packets_and_bit_flips_lose_only_what_they_touch(pks, data):
     frames = [bytearray(frame(p)) for p in pks]
@@ -171,7 +172,7 @@ def test_apid_filter_drops_and_counts_other_apids():
     assert s.bad_headers == 1 and s.bytes_discarded == len(frame(hk)) and set(s.per_apid) == {0x023}
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(garbage, packets(3)), max_size=5), st.lists(st.integers(0, 2000), max_size=12))
 def test_dictionary_lengths_keep_every_valid_packet_and_agree_with_reference(parts, cuts):
     stream = b"".join(g + frame_all(ps) for g, ps in parts)
@@ -191,3 +192,15 @@ def test_false_marker_does_not_hold_back_the_stream_when_lengths_are_known():
     blind = Deframer()
     assert blind.feed(stream) == [] and blind.pending == len(stream)
     assert blind.flush() == good  # it does get there, once the stream ends
+
+
+def test_malformed_commands_still_reach_the_codec_to_be_rejected_with_a_reason():
+    cmd = CODEC.encode_cmd("PING", {"token": 1})
+    short = cmd[:6] + cmd[6:8]  # opcode only: BAD_LENGTH for flight to acknowledge
+    short = short[:4] + (len(short) + 2 - 7).to_bytes(2, "big") + short[6:]
+    short += reference.crc16(short).to_bytes(2, "big")
+    got = Deframer(lengths=LENGTHS).feed(frame(short) + frame(cmd))
+    assert got == [short, cmd]
+    with pytest.raises(PacketError) as info:
+        CODEC.decode(short)
+    assert info.value.reason == "BAD_LENGTH"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ccsdspy  # noqa: F401  (a peer library under test, not a mock)
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from spacepackets.ccsds.spacepacket import PacketType, SequenceFlags, SpacePacketHeader
 from spacepackets.ecss import check_pus_crc
 
@@ -20,7 +20,7 @@ CODEC = Codec(DICTIONARY)
 FIXED = sorted(p.name for p in DICTIONARY.telemetry.values() if not p.is_variable)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_spacepackets_reads_our_telemetry_headers_and_crc(data):
     name = data.draw(st.sampled_from(sorted(DICTIONARY.telemetry)))
@@ -37,7 +37,7 @@ def test_spacepackets_reads_our_telemetry_headers_and_crc(data):
     assert SpacePacketHeader.tm(p.apid, seq, len(raw) - 7, sec_header_flag=True).pack() == raw[:6]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_spacepackets_reads_our_commands_and_file_uplink(data):
     name = data.draw(st.sampled_from(sorted(DICTIONARY.commands)))
@@ -55,7 +55,7 @@ def test_spacepackets_reads_our_commands_and_file_uplink(data):
 
 
 @pytest.mark.parametrize("name", FIXED)
-@settings(max_examples=5, deadline=None)
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_ccsdspy_decodes_a_file_we_wrote_field_for_field(name, data, tmp_path_factory):
     p = DICTIONARY.telemetry[name]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from dictionary_strategies import coarse_times, fine_times, same_value, seq_counts, telemetry_values
 from native import crc16, find_marker, reference
@@ -22,13 +22,13 @@ def test_crc_check_value_is_pinned():
     assert crc16(b"123456789") == reference.crc16(b"123456789") == reference.crc16_crcmod(b"123456789") == 0x29B1
 
 
-@settings(deadline=None)  # a loaded CI machine must not turn slowness into failure
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2000), st.integers(0, 0xFFFF))
 def test_crc16_matches_reference(data, init):
     assert crc16(data, init) == reference.crc16(data, init)
 
 
-@settings(deadline=None)  # a loaded CI machine must not turn slowness into failure
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=600))
 def test_crc16_matches_crcmod(data):
     assert crc16(data) == reference.crc16_crcmod(data)
@@ -43,7 +43,7 @@ _with_markers = st.lists(st.one_of(st.binary(max_size=40), st.just(MARKER), st.j
                                    st.just(b"\x1a\x1a\xcf")), max_size=12).map(b"".join)
 
 
-@settings(deadline=None)  # a loaded CI machine must not turn slowness into failure
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_with_markers, st.integers(0, 500))
 def test_find_marker_matches_reference(data, start):
     assert find_marker(data, start) == reference.find_marker(data, start)
@@ -93,7 +93,7 @@ def _column_equals(arr: np.ndarray, rows: list[tuple], dtype: np.dtype) -> None:
             assert col.tobytes() == raw.tobytes(), name
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(packet_files(), st.integers(1, 8))
 def test_batch_decode_matches_reference(buf, capacity):
     layouts = batch_layouts(DICTIONARY)
@@ -110,7 +110,7 @@ def test_batch_decode_matches_reference(buf, capacity):
 
 
 @pytest.mark.parametrize("name", FIXED)
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_batch_decode_agrees_with_codec_field_for_field(name, data):
     p = DICTIONARY.telemetry[name]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from links import open_link
 from links.udp import UdpLink
@@ -123,7 +123,7 @@ def fuzz_pair():
     ground.close()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.binary(max_size=120), min_size=1, max_size=6))
 def test_arbitrary_datagrams_from_the_peer_never_crash_and_are_counted(fuzz_pair, datagrams):
     flight, ground = fuzz_pair
