@@ -13,6 +13,8 @@ from native._centroid import ffi, lib
 
 _U16 = np.dtype(np.uint16)
 _new = tuple.__new__
+_from_buffer = ffi.from_buffer
+_unpack = ffi.unpack
 
 
 class Moments(NamedTuple):
@@ -43,21 +45,26 @@ class CentroidKernel:
         self._fn = lib.opals_centroid_u16
 
     def __call__(self, img: np.ndarray, threshold: int) -> Moments:
-        """``img``: 2-D uint16 with contiguous rows (a slice of a frame is fine)."""
-        if img.dtype != _U16 or img.ndim != 2:
-            raise ValueError("centroid needs a 2-D uint16 array")
-        h, w = img.shape
+        """``img``: 2-D uint16 (a window view into a frame is fine); ``threshold`` in DN."""
+        h, w = img.shape                      # (a non-2-D array fails here)
+        thr = threshold if type(threshold) is int and 0 <= threshold <= 65535 else \
+            min(max(int(threshold), 0), 65535)
+        if img.dtype is _U16:                 # the hot path: one contiguous window per frame
+            try:
+                self._fn(_from_buffer("uint16_t[]", img), w, w, h, thr, self._out)
+                return _new(Moments, _unpack(self._out, 7))
+            except (BufferError, ValueError, TypeError):
+                pass                          # a strided view: walk the parent's rows below
+        if img.dtype != _U16:
+            raise ValueError("centroid needs a uint16 image")
         rs, cs = img.strides
-        if cs == 2 and rs == 2 * w:
-            buf = ffi.from_buffer("uint16_t[]", img)
-        elif cs == 2 and rs > 0:  # a window view into a larger frame: walk the parent's rows
+        if cs == 2 and rs > 0:
             buf = ffi.cast("uint16_t *", img.ctypes.data)
         else:
             img = np.ascontiguousarray(img)
-            rs, buf = 2 * w, ffi.from_buffer("uint16_t[]", img)
-        o = self._out
-        self._fn(buf, rs >> 1, w, h, threshold if 0 <= threshold <= 65535 else min(max(int(threshold), 0), 65535), o)
-        return _new(Moments, ffi.unpack(o, 7))
+            rs, buf = 2 * w, _from_buffer("uint16_t[]", img)
+        self._fn(buf, rs >> 1, w, h, thr, self._out)
+        return _new(Moments, _unpack(self._out, 7))
 
 
 def centroid_numpy(img: np.ndarray, threshold: int) -> Moments:
