@@ -109,6 +109,7 @@ class FileReceiver:
                 self._eof_seen[pdu_transaction_key(packet)] = (bytes(packet.file_checksum), packet.file_size)
             if not self._answer_closure(packet):
                 self._dest.state_machine(packet)
+                self._keep_eof_checksum()
         except Exception as exc:  # noqa: BLE001 - any malformed or stray PDU is counted, never fatal
             _LOG.debug("PDU rejected: %s", exc)
             self.pdus_rejected += 1
@@ -152,20 +153,24 @@ class FileReceiver:
             self._dest.reset()
             self.abandoned += 1
 
+    def _keep_eof_checksum(self) -> None:
+        """Work around cfdp-py 0.7: an EOF that arrives before the (lost) Metadata PDU is ACKed
+        but its checksum is not kept, so the file later fails verification though intact."""
+        tid = self._dest.transaction_id
+        fp = getattr(self._dest._params, "fp", None)
+        if self.busy and tid is not None and fp is not None and not fp.crc32:
+            eof = self._eof_seen.get(transaction_key(tid))
+            if eof is not None:
+                fp.crc32 = eof[0]
+
     def _resume_deferred_nak(self) -> None:
         """Work around cfdp-py 0.7: when the Metadata PDU is lost, the EOF arrives and is ACKed,
         and the Metadata is then re-sent, the handler goes back to RECEIVING_FILE_DATA with the
         deferred lost-segment procedure still active, and nothing drives it any more (the sender,
-        its EOF ACKed, only waits for Finished). Put it back in the state that drives NAKs, and
-        give back the EOF checksum the late Metadata wiped."""
-        params = self._dest._params
-        acked = getattr(params, "acked_params", None)
+        its EOF ACKed, only waits for Finished). Put it back in the state that drives NAKs."""
+        acked = getattr(self._dest._params, "acked_params", None)
         if (acked is not None and acked.deferred_lost_segment_detection_active
                 and self._dest.step == DestStep.RECEIVING_FILE_DATA):
-            tid = self._dest.transaction_id
-            eof = self._eof_seen.get(transaction_key(tid)) if tid is not None else None
-            if eof is not None and not params.fp.crc32:
-                params.fp.crc32, params.fp.file_size = eof
             self._dest.states.step = DestStep.WAITING_FOR_MISSING_DATA
             self.resumed_deferred += 1
 

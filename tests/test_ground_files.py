@@ -84,11 +84,11 @@ def test_class2_delivers_every_file_through_20pc_loss_and_a_los_gap(tmp_path, se
     done = []
     flight = FileDownlink(down.send, time.monotonic, lambda *a: done.append(a), timers=FAST)
     ground = FileReceiver(up.send, time.monotonic, tmp_path / "out", timers=FAST)
-    srcs = _files(tmp_path, [150_000, 1, 30_000])
+    srcs = _files(tmp_path, [150_000, 1, 0, 30_000])
     for i, p in enumerate(srcs):
         flight.start(10 + i, p, f"logs/file{i}.bin", 2)
     _run(flight, ground, down, up, los_ticks=range(60, 260))
-    assert done == [(10, True, 0), (11, True, 0), (12, True, 0)]
+    assert done == [(10, True, 0), (11, True, 0), (12, True, 0), (13, True, 0)]
     assert down.dropped > 50 and up.dropped > 0
     for i, p in enumerate(srcs):
         got = tmp_path / "out" / "logs" / f"file{i}.bin"
