@@ -9,11 +9,11 @@ from protocol.geometry.look import (LookAngles, gimbal_angles, gimbal_direction,
                                     payload_axes)
 from protocol.geometry.orbit import Orbit, OrbitError
 from protocol.geometry.passes import Pass, Window, feasibility_mask, find_passes
-from protocol.geometry.timescale import gmst_rad, utc_seconds_since_1958
+from protocol.geometry.timescale import gmst_rad, teme_to_ecef, utc_seconds_since_1958
 from protocol.geometry.tle import DEFAULT_TLE_PATH, load_tle, load_tles, tle_checksum_ok
 
 __all__ = [
     "DEFAULT_TLE_PATH", "LookAngles", "OCTL", "Orbit", "OrbitError", "Pass", "Station", "Window",
     "feasibility_mask", "find_passes", "gimbal_angles", "gimbal_direction", "gmst_rad", "in_field_of_regard", "load_tle", "load_tles",
-    "look_angles", "payload_axes", "tle_checksum_ok", "utc_seconds_since_1958",
+    "look_angles", "payload_axes", "teme_to_ecef", "tle_checksum_ok", "utc_seconds_since_1958",
 ]
