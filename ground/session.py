@@ -23,7 +23,6 @@ from ground.limits import LimitChecker, LimitSet, LimitTransition
 from ground.link_health import LinkHealth
 from protocol.codec import Codec, PacketError, TmPacket
 from protocol.registry import Dictionary
-from protocol.time_codes import unix_to_tai
 
 ACK_ACCEPTED, ACK_REJECTED, ACK_COMPLETED, ACK_FAILED = 1, 2, 3, 4
 TIMETAG_ARGS_LEN = 32
@@ -69,7 +68,7 @@ class Session:
     def __init__(self, link, dictionary: Dictionary | None = None, data_dir: Path | str = "ground-data",
                  operator: str | None = None, clock: Callable[[], float] = time.monotonic,
                  archive: bool = True, silence_timeout: float = 5.0, flush_interval: float = 1.0,
-                 playback_lag: float = 30.0, tai_now: Callable[[], float] | None = None,
+                 playback_lag: float = 30.0,
                  files_dir: Path | str | None = None):
         if dictionary is None:
             from protocol.opals import DICTIONARY as dictionary  # noqa: N811
@@ -81,13 +80,13 @@ class Session:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.operator = operator or _whoami()
         self.clock = clock
-        self.tai_now = tai_now or (lambda: unix_to_tai(time.time()))
         self.history = CommandHistory(self.data_dir / "history.sqlite")
         self.archive = Archive(self.data_dir / "archive", dictionary) if archive else None
         self.health = LinkHealth(clock, silence_timeout=silence_timeout)
         self.live_limits = LimitChecker(LimitSet.from_dictionary(dictionary, "live"))
         self.playback_limits = LimitChecker(LimitSet.from_dictionary(dictionary, "playback"))
         self.playback_lag = playback_lag
+        self.newest_tai = 0.0   # payload time of the newest packet: "live" is judged against it
         self.flush_interval = flush_interval
         self.latest: dict[str, Sample] = {}
         self.events: collections.deque[RenderedEvent] = collections.deque(maxlen=10000)
@@ -168,6 +167,10 @@ class Session:
 
     def _send_and_verify(self, name: str, args: dict[str, Any], packet: bytes, seq: int, opcode: int,
                          timeout: float, wait: str, check: bool) -> CommandResult:
+        pending = self._send(name, args, packet, seq, opcode)
+        return self._await(pending, timeout, wait, check)
+
+    def _send(self, name: str, args: dict[str, Any], packet: bytes, seq: int, opcode: int) -> tuple:
         result = CommandResult(name, dict(args), seq, sent_at=self.clock())
         entry = self.history.record(self.operator, name, args, seq, "SENT")
         key = (opcode, seq)
@@ -177,34 +180,41 @@ class Session:
             sent = self.link.send(packet)
         if not sent:
             result.status, result.reason = "SEND_FAILED", "link refused the packet"
-        else:
-            final = ("COMPLETED", "FAILED", "REJECTED") if wait == "COMPLETED" else ("ACCEPTED", "COMPLETED",
-                                                                                    "FAILED", "REJECTED")
-            deadline = self.clock() + timeout
-            with self._cond:
-                while result.status not in final:
-                    left = deadline - self.clock()
-                    if left <= 0:
-                        result.status, result.reason = "TIMEOUT", f"no {wait} within {timeout} s"
-                        break
-                    self._cond.wait(min(left, 0.05))
+        return result, entry, key
+
+    def _await(self, pending: tuple, timeout: float, wait: str, check: bool) -> CommandResult:
+        result, entry, key = pending
+        final = ("COMPLETED", "FAILED", "REJECTED", "SEND_FAILED")
+        if wait != "COMPLETED":
+            final = ("ACCEPTED",) + final
+        deadline = self.clock() + timeout
         with self._cond:
+            while result.status not in final:
+                left = deadline - self.clock()
+                if left <= 0:
+                    result.status, result.reason = "TIMEOUT", f"no {wait} within {timeout} s"
+                    break
+                self._cond.wait(min(left, 0.05))
             self._pending.pop(key, None)
         self.history.update(entry, result.status, result.reason)
+        name, args = result.name, result.args
         if name == "LASER_ARM" and result.ok:
             self._armed_until = result.sent_at + float(args.get("window", 0))
         if name in ("LASER_FIRE", "LASER_SAFE"):
             self._armed_until = None  # one ARM authorises one FIRE
         if check and not result.ok:
-            raise CommandError(f"{name} (seq {seq}) {result.status}: {result.reason}", result)
+            raise CommandError(f"{name} (seq {result.seq}) {result.status}: {result.reason}", result)
         return result
 
     def upload_sequence(self, timed_commands: Iterable[TimedCommand], confirm: Sequence[str] = (),
-                        timeout: float = 5.0) -> list[CommandResult]:
+                        timeout: float = 5.0, pipelined: bool = False, pace: float = 0.0) -> list[CommandResult]:
         """Wrap each command in TIMETAG(tai, opcode, args) and send them, verified one by one.
 
         Hazardous inner commands need their name in ``confirm``; LASER_FIRE can be time-tagged
         only together with a LASER_ARM earlier in the same sequence (the two-step order).
+        ``pipelined`` sends every TIMETAG before awaiting the acknowledgements (a payload
+        simulated faster than real time would otherwise run past the first times tagged).
+        Commands previously sent (non-pipelined) are verified one by one.
         """
         timed = sorted(timed_commands, key=lambda c: c.tai)
         tt = self.dictionary.commands.get("TIMETAG")
@@ -227,12 +237,24 @@ class Session:
             except PacketError as exc:
                 raise CommandError(f"{tc.name} in sequence: {exc}") from exc
             wrapped.append((tc, inner.opcode, timetag_args(inner_packet)))
-        results = []
+        results: list[CommandResult] = []
+        sent = []
         for tc, opcode, blob in wrapped:
             args = {"tai": tc.tai, "opcode": opcode, "args": blob}
             packet, seq = self._encode("TIMETAG", args)
-            results.append(self._send_and_verify("TIMETAG", {**args, "inner": tc.name}, packet, seq, tt.opcode,
-                                                 timeout, "COMPLETED", True))
+            pending = self._send("TIMETAG", {**args, "inner": tc.name}, packet, seq, tt.opcode)
+            if pipelined:
+                sent.append(pending)
+                if pace:
+                    time.sleep(pace)
+            else:
+                results.append(self._await(pending, timeout, "COMPLETED", True))
+        # Pipelined: everything is on its way before the first acknowledgement is awaited.
+        results += [self._await(p, timeout, "COMPLETED", False) for p in sent]
+        failed = [r for r in results if not r.ok]
+        if failed:
+            raise CommandError(f"{len(failed)} of {len(results)} sequence commands not stored: "
+                               f"{failed[0].args.get('inner')} {failed[0].status} {failed[0].reason}", failed[0])
         return results
 
     def send_file_pdu(self, pdu: bytes) -> bool:
@@ -342,8 +364,10 @@ class Session:
             sample = self.decom.sample(pkt)
             self.latest[name] = sample
             checker = self.live_limits
-            if self.tai_now() - pkt.tai > self.playback_lag:
-                checker = self.playback_limits  # stored data: its own state, no live alarms
+            if pkt.tai > self.newest_tai:
+                self.newest_tai = pkt.tai
+            elif self.newest_tai - pkt.tai > self.playback_lag:
+                checker = self.playback_limits  # stored data played back: own state, no live alarms
             for t in checker.check(name, pkt.values, pkt.tai):
                 self.alarms.append(t)
         for fn in list(self._listeners):
