@@ -114,7 +114,10 @@ class LimitChecker:
         n = len(records)
         if n == 0:
             return out
+        names = records.dtype.names or ()
         for d in self._by_packet.get(packet, ()):
+            if d.field not in names:
+                continue
             values = records[d.field]
             levels = d.levels(values)
             key = (packet, d.field)
