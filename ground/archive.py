@@ -143,7 +143,8 @@ class Archive:
     def _write_file(self, path: Path, table: pa.Table, compression: str = "snappy") -> None:
         """Atomic: readers see the whole file or none. Live segments favour speed (snappy);
         compacted ones, which stay for years, favour size (zstd)."""
-        tmp = path.with_name(path.name + ".tmp")
+        # Hidden while being written: pyarrow.dataset readers skip names starting with ".".
+        tmp = path.with_name("." + path.name + ".tmp")
         pq.write_table(table, tmp, compression=compression)
         if self.durable:
             fd = os.open(tmp, os.O_RDONLY)
