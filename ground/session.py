@@ -22,6 +22,7 @@ from ground.history import CommandHistory
 from ground.limits import LimitChecker, LimitSet, LimitTransition
 from ground.link_health import LinkHealth
 from protocol.codec import Codec, PacketError, TmPacket
+from protocol.model import Severity
 from protocol.registry import Dictionary
 
 ACK_ACCEPTED, ACK_REJECTED, ACK_COMPLETED, ACK_FAILED = 1, 2, 3, 4
@@ -103,6 +104,7 @@ class Session:
         self._stop = threading.Event()
         self._listeners: list[Callable[[TmPacket], None]] = []
         self._last_flush = clock()
+        self._link_was_up = False
         self.errors: collections.Counter[str] = collections.Counter()
         self._thread = threading.Thread(target=self._run, name="ground-rx", daemon=True)
         self._thread.start()
@@ -412,14 +414,27 @@ class Session:
         now = self.clock()
         if self.files is not None:
             self.files.tick()
+        up = self.health.is_up()
+        if up != self._link_was_up:
+            self._link_was_up = up
+            self._ground_event("LINK_UP" if up else "LINK_DOWN",
+                               Severity.ACTIVITY_HI if up else Severity.WARNING_HI,
+                               "payload answering" if up else
+                               f"payload silent for {self.health.silence_timeout:g} s (link down or payload stopped)")
         if now - self._last_flush >= self.flush_interval:
             self._last_flush = now
             self.health.sample()
-            self.health.is_up()
             if self.archive is not None:
                 with self._archive_lock:
                     self.archive.flush()
                     self.archive.compact(min_segments=64)
+
+    def _ground_event(self, name: str, severity: Severity, text: str) -> None:
+        """An event raised by the ground itself (id -1), shown and kept with the payload's."""
+        ev = RenderedEvent(name, -1, severity, text, {}, self.newest_tai, -1)
+        with self._cond:
+            self.events.append(ev)
+            self._cond.notify_all()
 
     def flush(self) -> None:
         """Make everything received so far queryable now (tests, end of pass)."""

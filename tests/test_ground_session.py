@@ -190,6 +190,7 @@ def test_silence_is_reported_as_link_down_and_recovery_as_up(pair):
     time.sleep(0.2)
     assert s.health.is_up()
     assert [up for _, up in s.health.transitions] == [True, False, True]
+    assert [e.name for e in s.events if e.event_id == -1] == ["LINK_UP", "LINK_DOWN", "LINK_UP"]
 
 
 def test_serial_line_unplugged_mid_pass_loses_nothing_received(tmp_path):
@@ -209,6 +210,7 @@ def test_serial_line_unplugged_mid_pass_loses_nothing_received(tmp_path):
         time.sleep(0.8)
         assert s._thread.is_alive()
         assert not s.health.report(s.link.stats()).up
+        assert [e.name for e in s.events if e.event_id == -1][-1] == "LINK_DOWN"
         with pytest.raises(CommandError):
             s.cmd("NOOP", timeout=0.3)                       # queued for the line, never answered
         s.flush()
