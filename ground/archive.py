@@ -156,24 +156,25 @@ class Archive:
     def compact(self, min_segments: int = 8, small_bytes: int = 8 << 20) -> int:
         """Merge the committed small segments of every day partition; returns files merged.
 
-        Size-tiered: only segments under ``small_bytes`` are merged, so a compaction never reads
-        more than about ``min_segments`` small files, whatever the day already holds (the RSS
-        of a day-long ingest stays flat). Merged files use lz4: fast to read for queries.
+        Size-tiered: only runs of consecutive (in raw-log order) segments under ``small_bytes``
+        are merged, so a compaction never reads more than about ``min_segments`` small files,
+        whatever the day already holds (the RSS of a day-long ingest stays flat), and a merged
+        range never spans a segment left out (which readers would then take as superseded).
+        Merged files use lz4: fast to read for queries.
         """
         merged = 0
         for pname in self.dictionary.telemetry:
             for _, d in layout.day_dirs(self.root, pname):
-                segs = [p for p in layout.live_segments(d)
-                        if layout.segment_range(p)[1] <= self.decoded and p.stat().st_size < small_bytes]
-                if len(segs) < min_segments:
-                    continue
-                ranges = [layout.segment_range(p) for p in segs]
-                table = pa.concat_tables([pq.read_table(p) for p in segs])
-                self._write_file(d / layout.segment_name(ranges[0][0], max(r[1] for r in ranges)), table, "lz4")
-                for p in segs:
-                    p.unlink()
-                merged += len(segs)
-                del table
+                for run in _small_runs(d, self.decoded, small_bytes):
+                    if len(run) < min_segments:
+                        continue
+                    ranges = [layout.segment_range(p) for p in run]
+                    table = pa.concat_tables([pq.read_table(p) for p in run])
+                    self._write_file(d / layout.segment_name(ranges[0][0], ranges[-1][1]), table, "lz4")
+                    for p in run:
+                        p.unlink()
+                    merged += len(run)
+                    del table
         if merged:
             pa.default_memory_pool().release_unused()
         return merged
@@ -255,6 +256,17 @@ class Archive:
             tai = int.from_bytes(pkt[6:10], "big") + int.from_bytes(pkt[10:12], "big") / 65536.0
             if start_tai <= tai < end_tai:
                 yield pkt
+
+
+def _small_runs(day: Path, decoded: int, small_bytes: int) -> list[list[Path]]:
+    """Consecutive committed segments under ``small_bytes``, split at every other segment."""
+    runs: list[list[Path]] = [[]]
+    for p in layout.live_segments(day):
+        if layout.segment_range(p)[1] <= decoded and p.stat().st_size < small_bytes:
+            runs[-1].append(p)
+        elif runs[-1]:
+            runs.append([])
+    return [r for r in runs if r]
 
 
 def _locate(buf: bytes, final: bool = True) -> tuple[np.ndarray, np.ndarray]:

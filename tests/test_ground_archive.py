@@ -148,3 +148,19 @@ def test_kill_9_during_ingest_loses_and_duplicates_nothing(tmp_path):
     assert len(ids) == len(set(ids)), "duplicated rows"
     assert ids == _expected(packets)
     assert list(a.raw_packets()) == packets
+
+
+def test_compaction_never_merges_across_a_segment_it_leaves_out(tmp_path):
+    """small, big, small, small: only the run after the big segment merges; every row stays."""
+    packets = [p for p in pass_packets(CODEC, PassShape(duration=200)) if CODEC.decode(p).name == "TRACKING"]
+    a = Archive(tmp_path, DICTIONARY, durable=False)
+    for chunk in (packets[:20], packets[20:1500], packets[1500:1520], packets[1520:1540]):
+        a.append(chunk)
+        a.flush()
+    day = layout.day_dirs(tmp_path, "TRACKING")[0][1]
+    sizes = sorted(p.stat().st_size for p in day.glob("seg-*"))
+    threshold = (sizes[-2] + sizes[-1]) // 2            # the 1480-row segment is the only "big" one
+    before = _ids(a)
+    assert a.compact(min_segments=2, small_bytes=threshold) == 2
+    assert _ids(a) == before == _expected(packets[:1540])
+    assert len(layout.live_segments(day)) == 3
