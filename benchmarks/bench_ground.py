@@ -92,11 +92,14 @@ def _ingest_peer(data: bytes) -> None:
         assert n == N_PACKETS
 
 
+@pytest.mark.benchmark(group="ground-ingest")
 def test_ingest_pipeline_native_batch(benchmark):
+    benchmark.extra_info.update(items=N_PACKETS, unit="packets", role="ours", min_rate=100_000)
     benchmark.pedantic(_ingest_ours, args=(STREAM,), rounds=5, iterations=1)
     MEDIANS["ours"] = benchmark.stats.stats.median
 
 
+@pytest.mark.benchmark(group="ground-ingest")
 def test_ingest_pipeline_peer_construct_per_packet(benchmark):
     """The peer on a tenth of the hour (it is slow); then the rate and the ratio of this run."""
     from protocol.framing import Deframer
@@ -105,6 +108,7 @@ def test_ingest_pipeline_peer_construct_per_packet(benchmark):
     full = N_PACKETS
     try:
         N_PACKETS = peer_packets = len(Deframer().feed(part))
+        benchmark.extra_info.update(items=peer_packets, unit="packets", min_ratio=10)
         benchmark.pedantic(_ingest_peer, args=(part,), rounds=3, iterations=1)
     finally:
         N_PACKETS = full
@@ -132,14 +136,18 @@ def day_archive(tmp_path_factory):
     return a
 
 
+@pytest.mark.benchmark(group="ground-query-day")
 def test_query_one_day_of_10hz(benchmark, day_archive):
+    benchmark.extra_info.update(items=864_000, unit="rows", role="ours", min_rate=864_000 / 0.200)
     t = benchmark(day_archive.query, "TRACKING", DAY_START, DAY_START + 86400.0, ["az", "el", "err_total"])
     assert t.num_rows == 864_000
     MEDIANS["query_day"] = benchmark.stats.stats.median
     print(f"\none-day query (864,000 rows, 3 columns): {benchmark.stats.stats.median * 1e3:.1f} ms median")
 
 
+@pytest.mark.benchmark(group="ground-query-day")
 def test_query_one_day_peer_pyarrow_dataset(benchmark, day_archive):
+    benchmark.extra_info.update(items=864_000, unit="rows")
     """pyarrow.dataset over the same files with the same filter; then our budget (< 200 ms)."""
     import pyarrow.dataset as ds
     path = day_archive.root / "parquet" / "TRACKING"
@@ -159,6 +167,7 @@ def test_query_one_day_peer_pyarrow_dataset(benchmark, day_archive):
     assert MEDIANS["query_day"] <= 1.5 * peer_s
 
 
+@pytest.mark.benchmark(group="ground-day-rss")
 def test_rss_flat_through_a_simulated_day(benchmark):
     """A separate process ingests a full day at full rate in 1 MiB reads; RSS sampled as it goes."""
     code = r"""
@@ -195,5 +204,7 @@ print(json.dumps({"rss": samples, "peak": hwm,
     mb = [x / 2**20 for x in r["rss"]]
     print(f"\nsimulated day ({r['packets']:,} packets): RSS per hour {mb[0]:.0f}..{max(mb):.0f} MB, "
           f"peak {r['peak'] / 2**20:.0f} MB")
+    benchmark.extra_info.update(items=r["packets"], unit="packets", role="ours", peak_rss_mb=round(r["peak"] / 2**20),
+                                rss_hour_min_mb=round(min(mb)), rss_hour_max_mb=round(max(mb)))
     assert r["peak"] < 300 * 2**20
     assert max(mb[6:]) - min(mb[6:]) < 60, "RSS must not grow with the data ingested"
