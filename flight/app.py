@@ -12,12 +12,14 @@ import json
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
+from flight.downlink_queue import DownlinkQueue, FileDownlinkLike
 from flight.executive import Executive
 from flight.file_store import EVENT_LOG_DTYPE, TRACKING_LOG_DTYPE, FileEntry, FileStore, RecordLog
 from flight.gimbal_control import GimbalController
 from flight.hal import CommPort, Hal
+from flight.health_check import HealthCheck
 from flight.modes import ModeMachine, MODE_IDS
 from flight.pass_stats import PassStats
 from flight.pointing import PointingLimit, PredictTable
@@ -31,16 +33,6 @@ from protocol.opals import FILE_KINDS, TRACK_STATES
 TRACK_STATE_IDS = {v: k for k, v in TRACK_STATES.items()}
 FILE_KIND_IDS = {v: k for k, v in FILE_KINDS.items()}
 PENDING = "PENDING"
-
-
-class FileDownlinkLike(Protocol):
-    busy: bool
-
-    def start(self, file_id: int, path: Path, dest_name: str, cfdp_class: int) -> None: ...
-
-    def on_pdu(self, pdu: bytes) -> None: ...
-
-    def tick(self) -> None: ...
 
 
 DownlinkFactory = Callable[[Callable[[bytes], None], Callable[[], float], Callable[[int, bool, int], None]],
@@ -95,14 +87,18 @@ class FlightSoftware:
         self.predicts = PredictTable()
         self.sequence = CommandSequence(self.codec)
         self.store = FileStore(store_dir, clock, on_closed=self._on_file_closed)
+        self.downlinks = DownlinkQueue(self.store, self.event, self._downlink_batch_done)
         factory = downlink_factory if downlink_factory is not None else default_downlink_factory()
-        self.downlink = factory(self.telemetry.queue_pdu, clock, self._on_downlink_complete) if factory else None
+        self.downlink = factory(self.telemetry.queue_pdu, clock, self.downlinks.on_complete) if factory else None
+        self.downlinks.sender = self.downlink
+        self.health = HealthCheck(hal, self.event, cfg.stow, cfg.at_target_deg, timeout_s=cfg.health_timeout_s)
         self.executive = Executive(clock, cfg.control_hz)
         self.executive.add("control", cfg.control_hz, self.control_cycle)
-        self.executive.add("housekeeping", 1.0, self._housekeeping_cycle)
         self.boot_count = boot_count
         self.cmd_accepted = self.cmd_rejected = 0
         self.packets_rejected = 0
+        self.device_faults = 0
+        self.last_device_error = ""
         self.health_ok = False
         self.az = self.el = 0.0
         self.fix = BeaconFix(False)
@@ -115,11 +111,7 @@ class FlightSoftware:
         self._frames_saved = 0
         self._had_lock = False
         self._health: _Pending | None = None
-        self._health_settle = 0.0
-        self._downlink_queue: list[tuple[FileEntry, int]] = []
         self._downlink_cmd: _Pending | None = None
-        self._downlink_failed = False
-        self._downlink_active: FileEntry | None = None
         self._tlm_period = {k: (1.0 / v if v > 0 else 0.0) for k, v in cfg.tlm_rates_hz.items()}
         self._tlm_next: dict[str, float] = {}
         self._safety_sig: tuple[int, int] | None = None
@@ -146,6 +138,28 @@ class FlightSoftware:
         return self.modes.mode
 
     def control_cycle(self, now: float) -> None:
+        """One control period; a device that fails (raises) is a fault, never a crash."""
+        try:
+            self._control(now)
+        except Exception as exc:  # noqa: BLE001 - flight keeps running and goes SAFE
+            self._device_fault(now, exc)
+
+    def _device_fault(self, now: float, exc: Exception) -> None:
+        self.device_faults += 1
+        self.last_device_error = repr(exc)
+        try:
+            self.event("FAULT_DETECTED", 1000 + min(self.device_faults, 999))
+            self.safety.safe("FAULT")
+        except Exception:  # noqa: BLE001 - the laser chain's watchdog covers a dead bus
+            pass
+        if self.modes.mode not in ("SAFE", "POWER_OFF"):
+            if self.modes.in_pass:
+                self.tracking_log = None
+                self.pass_stats = None
+                self.tracker.stop()
+            self.modes.go("SAFE", now)
+
+    def _control(self, now: float) -> None:
         for raw in self.port.recv(0.0):
             self.handle_packet(raw)
         self._link_rejections()
@@ -167,14 +181,9 @@ class FlightSoftware:
             self.tracking_log.append(now, self.modes.mode_id, TRACK_STATE_IDS[self.tracker.state],
                                      LASER_STATE_IDS[self.safety.laser_state], f.found, self.controller.az_cmd,
                                      self.controller.el_cmd, self.az, self.el, f.err_x_urad, f.err_y_urad, f.signal)
-        if self.downlink is not None:
-            self.downlink.tick()
-            self._downlink_next()
+        self.downlinks.tick()
         self.telemetry.flush_pdus()
         self._periodic_telemetry(now)
-
-    def _housekeeping_cycle(self, now: float) -> None:
-        pass  # housekeeping content is sampled when the packet is due (see _periodic_telemetry)
 
     # ================================================================== modes
     def _on_mode_change(self, old: str, new: str) -> None:
@@ -194,8 +203,9 @@ class FlightSoftware:
         self.safety.safe(reason)
         if self.modes.in_pass:
             self._finish_pass(now, reason)
-        if self._health is not None:
-            self._fail_health(now, "FAULT")
+        if self._health is not None:   # the fault interrupts the health check: report it as the item
+            self.health.fail(_HEALTH_ITEM.get(reason, "GIMBAL_HOME"), _safing_id(reason))
+            self._fail_health(now)
         self.modes.go("SAFE", now)
         self.event("SAFE_MODE", _safing_id(reason))
 
@@ -236,10 +246,10 @@ class FlightSoftware:
         if mode == "BOOT" or mode == "POWER_OFF":
             return
         if mode in ("HEALTH_CHECK", "STOW", "SAFE"):
-            c.toward(*self.config.stow, dt)
+            c.toward(*self.config.stow, dt, slew=True)
         elif mode == "POINTING":
-            az, el, _, _ = self.predicts.at(self.predicts.start)
-            c.toward(az, el, dt)
+            az, el, _, _ = self.predicts.at(max(now, self.predicts.start))
+            c.toward(az, el, dt, slew=True)
         elif mode in ("ACQUIRE", "TRACK", "TRANSMIT"):
             az, el, ra, re = self.predicts.at(now)
             if mode == "ACQUIRE" and not self._had_lock:
@@ -249,7 +259,7 @@ class FlightSoftware:
             else:
                 c.track(0.0, 0.0, ra, re, dt)  # coast on the predicted rates until reacquired
         elif self.slew_target is not None:
-            c.toward(*self.slew_target, dt)
+            c.toward(*self.slew_target, dt, slew=True)
         else:
             c.toward(c.az_cmd, c.el_cmd, dt)
         self.hal.gimbal.command(c.az_cmd, c.el_cmd)
@@ -298,40 +308,24 @@ class FlightSoftware:
         self.pass_stats = None
 
     def _end_pass(self, now: float, reason: str) -> None:
+        self.slew_target = None
         self.safety.safe(reason)
         self._finish_pass(now, reason)
         self.modes.go("STOW", now)
 
     # ================================================================== health check
     def _health_progress(self, now: float) -> None:
-        if self._at(self.config.stow):
-            self._health_settle += self.dt
-        else:
-            self._health_settle = 0.0
-        if now - self.modes.entered_at > self.config.health_timeout_s:
-            self._fail_health(now, "GIMBAL_HOME", int(self.az * 1000))
-            return
-        if self._health_settle < 0.5:
-            return
-        temps = self.hal.thermal.read()
-        if not all(-10.0 <= t <= 45.0 for t in temps):
-            return self._fail_health(now, "TEMPERATURE", int(max(temps) * 100))
-        if any(self.hal.switches.read()) or not self.hal.laser.interlock_ok():
-            return self._fail_health(now, "LIMIT_SWITCH", sum(1 << i for i, s in enumerate(self.hal.switches.read()) if s))
-        if self.safety.emitting:
-            return self._fail_health(now, "LASER_NOT_OFF", int(self.hal.laser.photodiode_mw()))
-        if self.hal.relays.read() != (False, False):
-            return self._fail_health(now, "RELAY", sum(1 << i for i, r in enumerate(self.hal.relays.read()) if r))
-        self.health_ok = True
-        self.event("HEALTH_CHECK_PASSED")
-        self.modes.go("READY", now)
-        self._complete_pending(self._health, True)
-        self._health = None
+        result = self.health.step(now, self.dt, self.az, self.el)
+        if result is True:
+            self.health_ok = True
+            self.modes.go("READY", now)
+            self._complete_pending(self._health, True)
+            self._health = None
+        elif result is False:
+            self._fail_health(now)
 
-    def _fail_health(self, now: float, what: str, value: int = 0) -> None:
-        whats = {"TEMPERATURE": 0, "GIMBAL_HOME": 1, "LIMIT_SWITCH": 2, "LASER_NOT_OFF": 3, "RELAY": 4, "FAULT": 1}
+    def _fail_health(self, now: float) -> None:
         self.health_ok = False
-        self.event("HEALTH_CHECK_FAILED", whats[what], value)
         if self.modes.mode == "HEALTH_CHECK":
             self.modes.go("IDLE", now)
         self._complete_pending(self._health, False, "EXECUTION_FAILED")
@@ -450,7 +444,7 @@ class FlightSoftware:
         if self._health is not None:
             return "BUSY"
         self.health_ok = False
-        self._health_settle = 0.0
+        self.health.start(self.clock())
         self.modes.go("HEALTH_CHECK", self.clock())
         return PENDING
 
@@ -465,12 +459,10 @@ class FlightSoftware:
         self.event("PREDICTS_LOADED", len(self.predicts))
         return None
 
-    def _cmd_slew(self, tc: TcPacket) -> str | None:
-        az, el = tc.args["az"], tc.args["el"]
-        if not self.limit.inside(az, el):
-            return "POINTING_OUTSIDE_LIMITS"
-        self.slew_target = (az, el)
-        return None
+    def _cmd_slew(self, tc: TcPacket) -> None:
+        # The dictionary already bounds SLEW to the derated range; the set-point is clamped to the
+        # software limits just inside it, as every set-point is.
+        self.slew_target = self.limit.clamp(tc.args["az"], tc.args["el"])
 
     def _cmd_start_pass(self, tc: TcPacket) -> str | None:
         now = self.clock()
@@ -481,6 +473,7 @@ class FlightSoftware:
         if now > self.predicts.stop:
             return "NO_PREDICTS"
         self._start_pass(now)
+        self.slew_target = None
         self.modes.go("POINTING", now)
         return None
 
@@ -531,46 +524,18 @@ class FlightSoftware:
         return self._queue_downlink(self.store.pending(), tc.args["cfdp_class"])
 
     def _queue_downlink(self, entries: list[FileEntry], cfdp_class: int) -> str | None:
-        if self.downlink is None:
-            return "EXECUTION_FAILED"
-        if self._downlink_cmd is not None:
-            return "BUSY"
-        if not entries:
-            return None
-        self._downlink_queue = [(e, cfdp_class) for e in entries]
-        self._downlink_failed = False
+        why = self.downlinks.queue(entries, cfdp_class)
+        if why is not None or not entries:
+            return why
         if self.modes.mode in ("IDLE", "READY"):
             self.modes.go("DOWNLINK", self.clock())
         return PENDING
 
-    def _downlink_next(self) -> None:
-        if self.downlink.busy or self._downlink_active is not None:
-            return
-        if self._downlink_queue:
-            e, cls = self._downlink_queue.pop(0)
-            if e.file_id not in self.store.files:
-                return
-            self._downlink_active = e
-            self.event("DOWNLINK_STARTED", e.file_id, cls)
-            self.downlink.start(e.file_id, e.path, e.path.name, cls)
-        elif self._downlink_cmd is not None:
-            self._complete_pending(self._downlink_cmd, not self._downlink_failed,
-                                   "EXECUTION_FAILED" if self._downlink_failed else "OK")
-            self._downlink_cmd = None
-            if self.modes.mode == "DOWNLINK":
-                self.modes.go("IDLE", self.clock())
-
-    def _on_downlink_complete(self, file_id: int, ok: bool, code: int) -> None:
-        e = self.store.files.get(file_id)
-        if ok:
-            if e is not None:
-                e.downlinked = True
-            self.event("DOWNLINK_COMPLETE", file_id)
-        else:
-            self._downlink_failed = True
-            self.event("DOWNLINK_FAILED", file_id, code)
-        if self._downlink_active is not None and self._downlink_active.file_id == file_id:
-            self._downlink_active = None
+    def _downlink_batch_done(self, ok: bool) -> None:
+        self._complete_pending(self._downlink_cmd, ok, "OK" if ok else "EXECUTION_FAILED")
+        self._downlink_cmd = None
+        if self.modes.mode == "DOWNLINK":
+            self.modes.go("IDLE", self.clock())
 
     def _cmd_file_delete(self, tc: TcPacket) -> str | None:
         return None if self.store.delete(tc.args["file_id"]) else "NO_SUCH_FILE"
@@ -611,6 +576,8 @@ class FlightSoftware:
 
     # ================================================================== telemetry
     def _periodic_telemetry(self, now: float) -> None:
+        if self.modes.mode == "POWER_OFF":
+            return  # ready for power removal: the RF link goes quiet
         for name, period in self._tlm_period.items():
             if period <= 0:
                 continue
@@ -649,6 +616,10 @@ class FlightSoftware:
             "status_word": s.status_word(), "laser_state": LASER_STATE_IDS[s.laser_state],
             "last_safing": _safing_id(s.last_safing), "arm_remaining": s.arm_timer.remaining(now) if s.armed else 0.0,
             "safing_count": s.safing_count & 0xFFFF, "h1_inhibits": s.h1_inhibits(), "h2_inhibits": s.h2_inhibits()})
+
+
+_HEALTH_ITEM = {"RELAY_MISMATCH": "RELAY", "SWITCH_TRIP": "LIMIT_SWITCH", "EMISSION_UNEXPECTED": "LASER_NOT_OFF",
+                "OVER_TEMPERATURE": "TEMPERATURE"}
 
 
 def _reason_id(name: str) -> int:

@@ -39,6 +39,11 @@ class Executive:
         self.groups.append(g)
         return g
 
+    def next_due(self) -> float | None:
+        """Clock time of the next base cycle (None before the first tick): a wall-clock main
+        loop sleeps until then."""
+        return None if self._t0 is None else self._t0 + self.cycle * self.period
+
     def tick(self) -> int:
         """Run the cycles now due; returns how many ran (0 when the clock has not advanced)."""
         now = self.clock()

@@ -13,8 +13,10 @@ URAD_PER_DEG = math.pi / 180.0 * 1e6
 @dataclass
 class GimbalController:
     limit: PointingLimit
-    max_rate_dps: float = 1.5
+    max_rate_dps: float = 1.5          # tracking (the ISS line of sight moves up to ~1 deg/s)
+    slew_rate_dps: float = 3.0         # slews with the laser off (pre-pass, stow): stow within 30 s
     max_accel_dps2: float = 4.0
+    track_accel_dps2: float = 30.0     # closed loop: enough to follow ISS jitter, bounded all the same
     gain: float = 0.6                  # fraction of the measured error removed per frame
     az_cmd: float = 0.0
     el_cmd: float = 0.0
@@ -25,21 +27,23 @@ class GimbalController:
         self.az_cmd, self.el_cmd = az, el
         self._az_rate = self._el_rate = 0.0
 
-    def _limited(self, cur: float, target: float, rate: float, dt: float) -> tuple[float, float]:
+    def _limited(self, cur: float, target: float, rate: float, dt: float, vmax: float) -> tuple[float, float]:
         want = (target - cur) / dt
         a = self.max_accel_dps2 * dt
         want = min(max(want, rate - a), rate + a)
         # Never command a rate we could not stop from before reaching the target.
         stop = math.sqrt(2 * self.max_accel_dps2 * abs(target - cur))
         want = min(max(want, -stop - a), stop + a)
-        want = min(max(want, -self.max_rate_dps), self.max_rate_dps)
+        want = min(max(want, -vmax), vmax)
         return cur + want * dt, want
 
-    def toward(self, az: float, el: float, dt: float) -> tuple[float, float]:
-        """Step the set-point toward a target direction (slews, stow, open-loop)."""
+    def toward(self, az: float, el: float, dt: float, slew: bool = False) -> tuple[float, float]:
+        """Step the set-point toward a target direction (open-loop along the predicts; with
+        ``slew`` at the faster laser-off slew rate: pre-pass slew, stow)."""
         az, el = self.limit.clamp(az, el)
-        self.az_cmd, self._az_rate = self._limited(self.az_cmd, az, self._az_rate, dt)
-        self.el_cmd, self._el_rate = self._limited(self.el_cmd, el, self._el_rate, dt)
+        vmax = self.slew_rate_dps if slew else self.max_rate_dps
+        self.az_cmd, self._az_rate = self._limited(self.az_cmd, az, self._az_rate, dt, vmax)
+        self.el_cmd, self._el_rate = self._limited(self.el_cmd, el, self._el_rate, dt, vmax)
         self.az_cmd, self.el_cmd = self.limit.clamp(self.az_cmd, self.el_cmd)
         return self.az_cmd, self.el_cmd
 
@@ -50,8 +54,9 @@ class GimbalController:
         el = self.el_cmd + el_rate_ff * dt + self.gain * err_y_urad / URAD_PER_DEG
         rate_az = (az - self.az_cmd) / dt
         rate_el = (el - self.el_cmd) / dt
-        rate_az = min(max(rate_az, -self.max_rate_dps), self.max_rate_dps)
-        rate_el = min(max(rate_el, -self.max_rate_dps), self.max_rate_dps)
+        a = self.track_accel_dps2 * dt
+        rate_az = min(max(rate_az, self._az_rate - a, -self.max_rate_dps), self._az_rate + a, self.max_rate_dps)
+        rate_el = min(max(rate_el, self._el_rate - a, -self.max_rate_dps), self._el_rate + a, self.max_rate_dps)
         self._az_rate, self._el_rate = rate_az, rate_el
         self.az_cmd, self.el_cmd = self.limit.clamp(self.az_cmd + rate_az * dt, self.el_cmd + rate_el * dt)
         return self.az_cmd, self.el_cmd

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 
 from protocol.opals import AZ_RANGE_DEG, EL_RANGE_DEG
 
-# Software limits sit one degree inside the derated range of motion, where the microswitches
-# trip; the hardstops (the approved field of regard) sit one degree beyond that.
-SOFT_AZ_DEG = (AZ_RANGE_DEG[0] + 1.0, AZ_RANGE_DEG[1] - 1.0)
-SOFT_EL_DEG = (EL_RANGE_DEG[0] + 1.0, EL_RANGE_DEG[1] - 1.0)
+# Software limits sit just inside the derated range of motion (which ground's planner calls the
+# field of regard, so a feasible pass is trackable); the microswitches trip at its edge and the
+# hardstops (the approved field of regard of hazard H2) sit one degree beyond.
+SOFT_MARGIN_DEG = 0.1
+SOFT_AZ_DEG = (AZ_RANGE_DEG[0] + SOFT_MARGIN_DEG, AZ_RANGE_DEG[1] - SOFT_MARGIN_DEG)
+SOFT_EL_DEG = (EL_RANGE_DEG[0] + SOFT_MARGIN_DEG, EL_RANGE_DEG[1] - SOFT_MARGIN_DEG)
 
 
 @dataclass

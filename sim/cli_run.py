@@ -19,6 +19,25 @@ from pathlib import Path
 from protocol.time_codes import datetime_to_tai, tai_to_datetime, unix_to_tai
 
 
+class Pacer:
+    """Keeps simulated time at ``speed`` times wall time (None: as fast as possible); the speed
+    may change on the fly, the pacing restarts from where it is."""
+
+    def __init__(self, speed: float | None):
+        self._speed = speed
+        self._anchor: tuple[float, float] | None = None
+
+    def pace(self, tai: float, speed: float | None) -> None:
+        if speed != self._speed or self._anchor is None:
+            self._speed, self._anchor = speed, (tai, time.monotonic())
+        if speed is None:
+            return
+        t0, w0 = self._anchor
+        ahead = (tai - t0) / speed - (time.monotonic() - w0)
+        if ahead > 0:
+            time.sleep(ahead)
+
+
 def _parse_time(text: str | None) -> float:
     if not text or text == "now":
         return unix_to_tai(time.time())
@@ -51,6 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", type=float, help="simulated seconds to run (default: to 60 s after the pass)")
     p.add_argument("--plan", choices=("auto", "ground"), help="who uploads the pass plan (default: ground when "
                    "--link is given, else auto)")
+    p.add_argument("--plan-file", help="upload this pass plan (JSON from `opals-ground passes --plan N --json`) "
+                   "as TIMETAG commands; with --geometry orbit the run starts just before it")
     p.add_argument("--hold", action="store_true", help="hold simulated time until the first packet from ground")
     p.add_argument("--geometry", choices=("flyover", "orbit"), default="flyover",
                    help="flyover: closed-form 145 s pass; orbit: SGP4 pass of the ISS over OCTL from a TLE")
@@ -62,6 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--downlink-class", type=int, choices=(1, 2), help="auto plan: downlink every file after the pass")
     p.add_argument("--store", help="file store directory (default: a temporary directory)")
     p.add_argument("--summary", help="also write the end-of-run summary JSON here")
+    p.add_argument("--linger", type=float, default=0.0,
+                   help="after --duration, keep the payload running this many seconds in real time")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_run)
 
@@ -72,7 +95,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = sub.add_parser("passes", help="list ISS passes over OCTL (SGP4, bundled 2014 TLE)")
     q.add_argument("--start", default="2014-06-05T00:00:00", help="ISO UTC (default 2014-06-05)")
     q.add_argument("--days", type=float, default=3.0)
-    q.add_argument("--min-elevation", type=float, default=25.0)
+    q.add_argument("--min-elevation", type=float, default=20.0)
     q.add_argument("--tle")
     q.set_defaults(func=cmd_passes)
 
@@ -96,7 +119,7 @@ def _iso(tai: float) -> str:
 def cmd_passes(args: argparse.Namespace) -> int:
     from sim.orbit_pass import iss_orbit, passes_between
     t0 = _parse_time(args.start)
-    orbit = iss_orbit(args.tle)
+    orbit = iss_orbit(args.tle, t0)
     for p in passes_between(orbit, t0, t0 + args.days * 86400.0, args.min_elevation):
         feas = p.feasible_duration
         print(f"{_iso(p.rise_tai)}  max elevation {p.max_elevation_deg:5.1f} deg  "
@@ -104,18 +127,30 @@ def cmd_passes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _geometry(args: argparse.Namespace):
+def load_plan_file(path: str) -> list[tuple[float, str, dict]]:
+    """A pass plan as JSON ({"commands": [{"tai", "name", "args"}, ...]}, what `opals-ground
+    passes --plan N --json` writes): (tai, name, args) in time order."""
+    doc = json.loads(Path(path).read_text())
+    rows = doc["commands"] if isinstance(doc, dict) else doc
+    return sorted((float(r["tai"]), str(r["name"]), dict(r.get("args", {}))) for r in rows)
+
+
+def _geometry(args: argparse.Namespace, plan: list[tuple[float, str, dict]] | None = None):
+    from sim.pass_geometry import BEACON_ON_ELEV_DEG
     from sim.pass_geometry import FlyoverPass
     if args.geometry == "flyover":
         start = _parse_time(args.start)
         return FlyoverPass(tca_tai=start + args.pass_offset), start
     from sim.orbit_pass import iss_orbit, orbit_pass, passes_between
-    orbit = iss_orbit(args.tle)
-    t0 = _parse_time(args.start or "2014-06-05T00:00:00")
-    for p in passes_between(orbit, t0, t0 + 10 * 86400.0, 25.0):
+    if plan and not args.start:   # the plan says when: start just before its first command
+        t0 = plan[0][0] - 5.0
+    else:
+        t0 = _parse_time(args.start or "2014-06-05T00:00:00")
+    orbit = iss_orbit(args.tle, t0)
+    for p in passes_between(orbit, t0, t0 + 10 * 86400.0, BEACON_ON_ELEV_DEG):
         if p.feasible:
-            g = orbit_pass(orbit, p)
-            return g, (t0 if args.start else g.rise_tai - 120.0)
+            g = orbit_pass(orbit, p, pad_s=max(300.0, p.rise_tai - t0 + 60.0))
+            return g, (t0 if args.start or plan else g.rise_tai - 120.0)
     raise SystemExit("no feasible pass in the 10 days after --start")
 
 
@@ -128,9 +163,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.world import WorldConfig
 
     speed = _parse_speed(args.speed)
-    geometry, start = _geometry(args)
+    plan_file = load_plan_file(args.plan_file) if args.plan_file else None
+    geometry, start = _geometry(args, plan_file)
     link = open_link(args.link) if args.link else None
-    plan_mode = args.plan or ("ground" if link is not None else "auto")
+    plan_mode = "file" if plan_file else (args.plan or ("ground" if link is not None else "auto"))
     fcfg = FlightConfig(control_hz=args.control_hz)
     import tempfile
     store = Path(args.store) if args.store else Path(tempfile.mkdtemp(prefix="opals-store-"))
@@ -143,6 +179,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if plan_mode == "auto":
         for pkt in timetag_packets(sim.codec, items):
             sim.port.ground(pkt)
+    downlink_planned = bool(args.downlink_class)
+    if plan_file:
+        from sim.pass_plan import PlanItem
+        for pkt in timetag_packets(sim.codec, [PlanItem(t, n, a) for t, n, a in plan_file]):
+            sim.port.ground(pkt)
+        def first(name: str, default: float) -> float:
+            return next((t for t, n, _ in plan_file if n == name), default)
+        times = times.__class__(start, times.predicts_from, first("START_PASS", start), first("LASER_ARM", start),
+                                first("LASER_FIRE", start), first("END_PASS", plan_file[-1][0]))
+        downlink_planned = any(n == "FILE_DOWNLINK_ALL" for _, n, _ in plan_file)
     stop_tai = start + args.duration if args.duration else times.end + 60.0
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
     log(f"opals-sim: start {_iso(start)}, pass link {_iso(times.fire - 5.0)} .. {_iso(times.end)}, "
@@ -159,16 +205,21 @@ def cmd_run(args: argparse.Namespace) -> int:
                 break
 
     wall0, tai0 = time.monotonic(), sim.world.tai
+    pacer = Pacer(speed)
 
     def pace(tai: float) -> None:
-        if speed is None:
-            return
-        ahead = (tai - tai0) / speed - (time.monotonic() - wall0)
-        if ahead > 0:
-            time.sleep(ahead)
+        # A file downlink is paced in real time whatever the speed: ground's CFDP timers run on
+        # its wall clock, and racing flight's would time the transfer out.
+        downlinking = sim.flight.downlinks.busy or sim.flight.telemetry.pdus_waiting
+        pacer.pace(tai, 1.0 if downlinking and link is not None else speed)
 
     try:
-        sim.run_until(stop_tai, pace=pace if speed is not None else None)
+        sim.run_until(stop_tai, pace=pace)
+        if downlink_planned and link is not None and not args.duration:   # let it finish (5 min at most)
+            sim.run_until(sim.world.tai + 300.0, pace=pace, stop=lambda: not sim.flight.downlinks.busy)
+        if args.linger:
+            log(f"opals-sim: lingering {args.linger} s in real time for ground (file downlink)")
+            sim.run_until(sim.world.tai + args.linger, pace=lambda tai: pacer.pace(tai, 1.0))
     except KeyboardInterrupt:
         log("opals-sim: interrupted")
     wall = time.monotonic() - wall0
@@ -187,6 +238,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     # One last control cycle so the FILE_DIRECTORY/FILE_CLOSED packets go out.
     sim.step()
     result["summary_file_id"] = entry.file_id
+    t = truth
+    if t["acquisition_s"] is not None:
+        log(f"opals-sim: tracking: acquired {t['acquisition_s']:.2f} s after the beacon entered the field of "
+            f"view ({t['elevation_at_view_deg']:.1f} deg elevation); {t['tracked_s']:.1f} s tracked, error "
+            f"{t['err_rms_urad']:.1f} urad RMS, {t['err_3sigma_urad']:.1f} urad 3-sigma, max {t['err_max_urad']:.1f}; "
+            f"laser on {t['emit_s']:.1f} s; hazards H1 {result['hazards']['H1']} H2 {result['hazards']['H2']}")
+    else:
+        log(f"opals-sim: no beacon lock; hazards H1 {result['hazards']['H1']} H2 {result['hazards']['H2']}")
     text = json.dumps(result, indent=1)
     if args.summary:
         Path(args.summary).write_text(text)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from protocol.geometry import OCTL, Orbit, Pass, Station, find_passes, load_tle, look_angles
-from sim.pass_geometry import Look
+from protocol.geometry import OCTL, Orbit, Pass, Station, find_passes, load_tle, load_tles, look_angles
+from sim.pass_geometry import BEACON_ON_ELEV_DEG, Look
 
 GRID_S = 0.25
 
@@ -21,7 +21,7 @@ class OrbitPass:
     station: Station
     start_tai: float
     stop_tai: float
-    threshold_elev_deg: float = 25.0
+    threshold_elev_deg: float = BEACON_ON_ELEV_DEG
     _t: list[float] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -46,14 +46,18 @@ class OrbitPass:
                     bool(self._north[i if f < 0.5 else i + 1]))
 
 
-def iss_orbit(tle_path: str | None = None) -> Orbit:
-    return Orbit(*load_tle(tle_path))
+def iss_orbit(tle_path: str | None = None, near_tai: float | None = None) -> Orbit:
+    """The ISS element set (the one whose epoch is nearest ``near_tai``, as ground picks it)."""
+    if near_tai is None:
+        return Orbit(*load_tle(tle_path))
+    return min((Orbit(a, b) for a, b in load_tles(tle_path)), key=lambda o: abs(o.epoch_tai - near_tai))
 
 
-def passes_between(orbit: Orbit, start_tai: float, stop_tai: float, min_elevation_deg: float = 25.0,
-                   station: Station = OCTL) -> list[Pass]:
+def passes_between(orbit: Orbit, start_tai: float, stop_tai: float,
+                   min_elevation_deg: float = BEACON_ON_ELEV_DEG, station: Station = OCTL) -> list[Pass]:
     return find_passes(orbit, station, start_tai, stop_tai, min_elevation_deg)
 
 
-def orbit_pass(orbit: Orbit, p: Pass, pad_s: float = 300.0, threshold_elev_deg: float = 25.0) -> OrbitPass:
+def orbit_pass(orbit: Orbit, p: Pass, pad_s: float = 300.0,
+               threshold_elev_deg: float = BEACON_ON_ELEV_DEG) -> OrbitPass:
     return OrbitPass(orbit, p.station, p.rise_tai - pad_s, p.set_tai + pad_s, threshold_elev_deg)

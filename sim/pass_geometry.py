@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 
+# OCTL lights the beacon once the ISS is 20 deg above its horizon: the elevation ground's pass
+# planner (protocol.geometry / ground.pass_plan) calls feasible, so the plan's ARM finds a lock.
+BEACON_ON_ELEV_DEG = 20.0
+
+
 class Look(NamedTuple):
     az: float                 # deg
     el: float                 # deg
@@ -35,7 +40,7 @@ class FlyoverPass:
     altitude_km: float = 410.0
     cross_track_km: float = 250.0       # positive: the ISS passes north of the station
     speed_kms: float = 7.66
-    threshold_elev_deg: float = 25.0
+    threshold_elev_deg: float = BEACON_ON_ELEV_DEG
 
     def look(self, tai: float) -> Look:
         h, d = self.altitude_km, self.cross_track_km

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flight.pointing import SOFT_AZ_DEG, SOFT_EL_DEG
-from sim.pass_geometry import PassGeometry
+from sim.pass_geometry import BEACON_ON_ELEV_DEG, PassGeometry
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ def link_window(geometry: PassGeometry, margin_deg: float = 1.5, step_s: float =
     of the station, station inside the software pointing limits less ``margin_deg``."""
     def ok(t: float) -> bool:
         lk = geometry.look(t)
-        return (lk.north and lk.elevation_deg >= getattr(geometry, "threshold_elev_deg", 25.0) - 1e-6
+        threshold = getattr(geometry, "threshold_elev_deg", BEACON_ON_ELEV_DEG)
+        return (lk.north and lk.elevation_deg >= threshold - 1e-6
                 and SOFT_AZ_DEG[0] + margin_deg <= lk.az <= SOFT_AZ_DEG[1] - margin_deg
                 and SOFT_EL_DEG[0] + margin_deg <= lk.el <= SOFT_EL_DEG[1] - margin_deg)
     t = geometry.rise_tai
@@ -71,10 +72,10 @@ def plan_pass(geometry: PassGeometry, start_tai: float, stow: tuple[float, float
         PlanItem(rise + arm_after_rise_s, "LASER_ARM", {"window": arm_window_s}),
         PlanItem(rise + arm_after_rise_s + 1.0, "LASER_FIRE", {}),
         PlanItem(end, "END_PASS", {}),
-        PlanItem(end + 5.0, "FILE_LIST", {}),
+        PlanItem(end + 30.0, "FILE_LIST", {}),          # stowed by then (laser-off slews at 3 deg/s)
     ]
     if downlink_class:
-        items.append(PlanItem(end + 6.0, "FILE_DOWNLINK_ALL", {"cfdp_class": downlink_class}))
+        items.append(PlanItem(end + 31.0, "FILE_DOWNLINK_ALL", {"cfdp_class": downlink_class}))
     times = PassTimes(start_tai, predicts_from, pass_start, rise + arm_after_rise_s,
                       rise + arm_after_rise_s + 1.0, end)
     return items, times

@@ -6,7 +6,7 @@ over every step flight reports lock (after pull-in)."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable
 
 from sim.world import WorldSample
@@ -20,6 +20,7 @@ class TrackingPerformance:
     elevation_at_view: float | None = None
     first_lock: float | None = None
     errors: list[float] = field(default_factory=list)
+    error_times: list[float] = field(default_factory=list)
     locked_time_s: float = 0.0
     track_time_s: float = 0.0
     emit_time_s: float = 0.0
@@ -40,6 +41,7 @@ class TrackingPerformance:
             self.locked_time_s += s.dt
             if s.tai >= self.first_lock + self.settle_s:
                 self.errors.append(s.pointing_error_urad)
+                self.error_times.append(s.tai)
 
     def summary(self) -> dict:
         e = sorted(self.errors)

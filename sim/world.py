@@ -16,7 +16,7 @@ from sim.camera import CameraModel
 from sim.gimbal import GimbalModel, LimitSwitches
 from sim.jitter import MountJitter
 from sim.laser_chain import LaserChain
-from sim.pass_geometry import PassGeometry
+from sim.pass_geometry import BEACON_ON_ELEV_DEG, PassGeometry
 from sim.thermal import ThermalModel
 
 URAD_PER_DEG = math.pi / 180.0 * 1e6
@@ -40,7 +40,7 @@ class WorldConfig:
     attitude_bias_deg: tuple[float, float] = (0.10, -0.05)   # ISS attitude knowledge error
     jitter_rms_urad: float = 25.0                              # per axis, at the mount
     jitter_tau_s: float = 0.1
-    beacon_on_elev_deg: float = 25.0                           # ground turns the beacon on here
+    beacon_on_elev_deg: float = BEACON_ON_ELEV_DEG             # ground turns the beacon on here
     control_hz: float = 100.0
     camera: dict = field(default_factory=dict)                 # CameraModel overrides
 

@@ -8,15 +8,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flight.app import FlightConfig
 from flight.executive import Executive
 from flight.file_store import TRACKING_LOG_DTYPE
 from flight.sequence import CommandSequence, embed
 from protocol.codec import PacketError, make_codec
+from protocol.model import _int_bounds
 from protocol.opals import REASONS
 from sim.pass_geometry import FlyoverPass
-from sim.safety_campaign import SHORT_CAMERA, START_TAI, short_pass
+from sim.safety_campaign import SHORT_CAMERA, SHORT_TCA_S, START_TAI, short_pass
 from sim.simulation import Simulation
 from sim.world import WorldConfig
 
@@ -25,7 +28,7 @@ R = {v: k for k, v in REASONS.items()}
 
 
 def _sim(tmp_path: Path, **kw) -> Simulation:
-    sim = Simulation(FlyoverPass(tca_tai=START_TAI + 122.0), START_TAI, flight_config=FlightConfig(
+    sim = Simulation(FlyoverPass(tca_tai=START_TAI + SHORT_TCA_S), START_TAI, flight_config=FlightConfig(
         control_hz=20.0, stow=(62.0, 14.0), boot_s=0.5), world_config=WorldConfig(camera=dict(SHORT_CAMERA)),
         store_dir=tmp_path, codec=CODEC, **kw)
     return sim
@@ -225,3 +228,60 @@ def test_pass_files_are_listed_and_downlinked_through_the_injected_cfdp(tmp_path
                                                                 key=lambda e: e.file_id))
     assert all(e.downlinked for e in sim.flight.store.files.values())
     assert sim.flight.mode == "IDLE"
+
+
+def test_a_failing_device_is_a_fault_not_a_crash(tmp_path):
+    sim = _sim(tmp_path)
+    sim.run_until(START_TAI + 2.0)
+
+    def broken() -> tuple[float, float]:
+        raise OSError("encoder bus timeout")
+    sim.flight.hal.gimbal.read = broken
+    sim.run_until(START_TAI + 3.0)
+    assert sim.flight.mode == "SAFE" and sim.flight.device_faults > 0
+    assert "FAULT_DETECTED" in [e for e, _ in _events(sim)]
+    sim.port.ground(CODEC.encode_cmd("PING", {"token": 5}, seq=40))
+    sim.run_until(START_TAI + 3.2)
+    assert sim.flight.device_faults > 1   # still cycling, still failing, still alive
+
+
+def test_power_off_silences_telemetry(tmp_path):
+    sim = _sim(tmp_path)
+    sim.run_until(START_TAI + 2.0)
+    sim.port.ground(CODEC.encode_cmd("POWER_OFF", {}, seq=41))
+    sim.run_until(START_TAI + 2.2)
+    sim.port.sent.clear()
+    sim.run_until(START_TAI + 5.0)
+    assert sim.flight.mode == "POWER_OFF" and sim.port.sent == []
+
+
+# ---------------------------------------------------------------- TIMETAG embedding (property)
+def _arg_strategy(field):
+    if field.is_bytes:
+        return st.binary(max_size=field.size)
+    lo, hi = field.valid_range if field.valid_range else (None, None)
+    if field.is_float:
+        return st.floats(lo if lo is not None else -1e6, hi if hi is not None else 1e6, width=32 if field.size == 4
+                         else 64)
+    blo, bhi = _int_bounds(field.fmt)
+    lo = blo if lo is None else max(blo, int(lo))
+    hi = bhi if hi is None else min(bhi, int(hi))
+    if field.states:
+        return st.sampled_from(sorted(field.states))
+    return st.integers(lo, hi)
+
+
+def _valid_command():
+    cmds = [c for c in CODEC.dictionary.commands.values() if c.name not in ("TIMETAG", "SEQ_CLEAR")]
+    return st.sampled_from(cmds).flatmap(
+        lambda c: st.fixed_dictionaries({a.name: _arg_strategy(a) for a in c.args}).map(lambda args: (c, args)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(cmd=_valid_command())
+def test_any_valid_command_survives_time_tagging_unchanged(cmd):
+    command, args = cmd
+    opcode, embedded = embed(CODEC, command.name, args)
+    tc = CommandSequence(CODEC).validate(opcode, embedded)
+    direct = CODEC.decode(CODEC.encode_cmd(command.name, args))
+    assert (tc.name, tc.args) == (direct.name, direct.args)

@@ -98,3 +98,46 @@ def test_sim_process_runs_a_pass_over_udp():
     result = json.loads(out)
     assert result["hazards"] == {"H1": 0, "H2": 0, "violations": []}
     assert result["truth"]["err_3sigma_urad"] <= 140.0
+
+
+def test_sim_process_downlinks_its_pass_files_to_a_cfdp_receiver_over_udp(tmp_path):
+    """Standalone plan with a class-2 downlink after the pass: ground's CFDP receiver (ground/files.py)
+    gets every pass file intact over UDP, while the simulator paces the downlink in real time."""
+    from ground.files import FileReceiver
+    codec = make_codec()
+    g_port, s_port = _free_port(), _free_port()
+    link = UdpLink(("127.0.0.1", g_port), ("127.0.0.1", s_port))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", "run", "--link", f"udp://127.0.0.1:{g_port}?local=127.0.0.1:{s_port}",
+         "--plan", "auto", "--downlink-class", "2", "--speed", "max", "--pass-offset", "200", "--control-hz", "20",
+         "--start", START, "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seq = [0]
+
+    def uplink(pdu: bytes) -> None:
+        seq[0] = (seq[0] + 1) & 0x3FFF
+        link.send(codec.encode_file_uplink(pdu, seq[0]))
+
+    receiver = FileReceiver(uplink, time.monotonic, tmp_path)
+    directory: dict[int, dict] = {}
+    try:
+        deadline = time.monotonic() + 240
+        while proc.poll() is None and time.monotonic() < deadline:
+            for p in link.recv(0.05):
+                d = codec.decode(p)
+                if d.name == "FILE_PDU":
+                    receiver.on_pdu(d.values["pdu"])
+                elif d.name == "FILE_DIRECTORY":
+                    directory[d.values["file_id"]] = d.values
+            receiver.tick()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        link.close()
+    assert proc.returncode == 0, proc.stderr.read()
+    got = {r.name: r for r in receiver.received}
+    pass_files = {f"{fid:05d}" for fid, d in directory.items() if d["kind"] in (0, 1, 2)}
+    assert len(pass_files) >= 3 and all(any(n.startswith(f) for n in got) for f in pass_files)
+    for r in got.values():
+        fid = int(r.name[:5])
+        assert r.ok and (r.size, r.crc32) == (directory[fid]["size"], directory[fid]["crc32"])
