@@ -53,7 +53,7 @@ class CommandResult:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("ACCEPTED", "COMPLETED")
+        return self.status in ("ACCEPTED", "COMPLETED", "VERIFIED")
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,14 @@ class Session:
 
     # ------------------------------------------------------------------ commanding
     def cmd(self, name: str, confirm: str | None = None, timeout: float = 5.0, wait: str = "COMPLETED",
-            check: bool = True, **args: Any) -> CommandResult:
-        """Validate, send and verify one command; raises CommandError unless it succeeds (check)."""
+            check: bool = True, verify: tuple[str, Callable[[Sample], bool]] | None = None,
+            verify_timeout: float = 10.0, **args: Any) -> CommandResult:
+        """Validate, send and verify one command; raises CommandError unless it succeeds (check).
+
+        ``verify=(packet, predicate)`` adds a telemetry condition after the acknowledgement:
+        the first ``packet`` sample received after sending must satisfy it within
+        ``verify_timeout`` (status VERIFIED, else VERIFY_TIMEOUT).
+        """
         command = self.dictionary.commands.get(name)
         if command is None:
             self.history.record(self.operator, name, args, None, "REFUSED", "UNKNOWN_COMMAND")
@@ -141,7 +147,33 @@ class Session:
             raise CommandError(f"unknown command {name!r}")
         self._check_hazard(name, confirm)
         packet, seq = self._encode(name, args)
-        return self._send_and_verify(name, args, packet, seq, command.opcode, timeout, wait, check)
+        if verify is None:
+            return self._send_and_verify(name, args, packet, seq, command.opcode, timeout, wait, check)
+        hit = threading.Event()
+        vpacket, predicate = verify
+
+        def watch(pkt: TmPacket) -> None:
+            if pkt.name == vpacket and not hit.is_set():
+                try:
+                    if predicate(self.decom.sample(pkt)):
+                        hit.set()
+                except Exception:  # noqa: BLE001 - a predicate on a missing field is "not yet"
+                    pass
+
+        self._listeners.append(watch)   # before sending: a fast payload must not be missed
+        try:
+            result = self._send_and_verify(name, args, packet, seq, command.opcode, timeout, wait, check)
+            if result.ok:
+                verified = hit.wait(verify_timeout)
+                result.status = "VERIFIED" if verified else "VERIFY_TIMEOUT"
+                result.reason = None if verified else f"{vpacket} condition not met in {verify_timeout} s"
+                self.history.record(self.operator, f"{name}:verify", {"packet": vpacket}, seq, result.status,
+                                    result.reason)
+                if check and not verified:
+                    raise CommandError(f"{name} (seq {seq}) {result.status}: {result.reason}", result)
+            return result
+        finally:
+            self._listeners.remove(watch)
 
     def _check_hazard(self, name: str, confirm: str | None) -> None:
         command = self.dictionary.commands[name]

@@ -140,6 +140,18 @@ def test_acknowledgement_stages_and_timeout(pair):
                          ("NOOP", "TIMEOUT", "no COMPLETED within 0.3 s")]
 
 
+def test_telemetry_condition_verification(pair):
+    s, r = pair
+    r.answers["SLEW"] = [("ACCEPTED", "OK"), ("COMPLETED", "OK")]
+    threading.Timer(0.2, lambda: r.send_tm("TRACKING", {**_tr(1), "az": 12.5})).start()
+    res = s.cmd("SLEW", az=12.5, el=10.0, verify=("TRACKING", lambda x: abs(x.values["az"] - 12.5) < 0.01),
+                verify_timeout=3.0)
+    assert res.status == "VERIFIED"
+    with pytest.raises(CommandError, match="VERIFY_TIMEOUT"):
+        s.cmd("SLEW", az=30.0, el=10.0, verify=("TRACKING", lambda x: x.values["az"] == 30.0), verify_timeout=0.3)
+    assert [h.status for h in s.history.entries() if h.name == "SLEW:verify"] == ["VERIFIED", "VERIFY_TIMEOUT"]
+
+
 def test_sequence_wraps_commands_in_timetag_with_the_codec_layout(pair):
     s, r = pair
     plan = [TimedCommand(T0 + 10, "SLEW", {"az": 12.5, "el": 20.0}), TimedCommand(T0 + 5, "PING", {"token": 77}),
