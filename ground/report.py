@@ -166,9 +166,9 @@ def plot_laser(archive: Archive, path: Path, t0: float) -> None:
     names = list(SAFETY_BITS)
     for i, name in enumerate(names):
         bit = (word >> SAFETY_BITS[name]) & 1
-        ax.step(x, i + 0.8 * bit, where="post", lw=1)
+        ax.step(x, i + 0.7 * bit, where="post", lw=1)
     ax.step(x, len(names) + 0.2 * d["laser_state"], where="post", lw=1.5, color="black")
-    ax.set_yticks(list(range(len(names))) + [len(names)])
+    ax.set_yticks([i + 0.35 for i in range(len(names))] + [len(names) + 0.3])
     ax.set_yticklabels(names + ["laser state (0 OFF .. 3 EMITTING)"], fontsize=7)
     ax.set_xlabel("s since the first tracking sample")
     ax.set_title("Laser state and every inhibit (raised = set)")

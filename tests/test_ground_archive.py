@@ -9,9 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pyarrow.parquet as pq
-import pytest
 from hypothesis import given, settings, strategies as st
 
 from ground import archive_layout as layout
