@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ground.archive import Archive  # noqa: E402
+from protocol.time_codes import tai_to_datetime  # noqa: E402
 from protocol.opals import AZ_RANGE_DEG, EL_RANGE_DEG, LASER_STATES, SAFETY_BITS, TRACK_STATES  # noqa: E402
 
 POINTING_REQUIREMENT_URAD = 140.0
@@ -224,8 +225,15 @@ def write_report(archive: Archive, out_dir: Path | str, title: str, received_fil
     files = file_table(archive, list(received_files))
     summary = {"title": title, "stats": asdict(st), "files": files, **(extra or {})}
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(_fmt(v))}</td></tr>"
-                   for k, v in asdict(st).items() if k != "completeness")
+    shown = {k: v for k, v in asdict(st).items() if k != "completeness"}
+    for k in ("start_tai", "end_tai"):
+        if shown.get(k) is not None:
+            shown[k.replace("_tai", "_utc")] = tai_to_datetime(shown.pop(k)).isoformat(timespec="seconds")
+    onboard = archive.query("PASS_SUMMARY")
+    if onboard.num_rows:   # the payload's own tracking statistics of the pass, if it sent them
+        last = onboard.slice(onboard.num_rows - 1).to_pylist()[0]
+        shown.update({f"onboard {k}": v for k, v in last.items() if k not in ("time", "tai", "seq")})
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(_fmt(v))}</td></tr>" for k, v in shown.items())
     comp = "".join(f"<tr><td>{c.packet}</td><td>{c.received}</td><td>{c.first_seq}</td><td>{c.gaps}</td>"
                    f"<td>{c.duplicates}</td></tr>" for c in st.completeness)
     ftab = "".join(f"<tr><td>{html.escape(f['name'])}</td><td>{f['size']}</td><td>{f['crc32']}</td>"
