@@ -20,7 +20,7 @@ from cfdppy.handler.dest import DestHandler
 from cfdppy.restricted_filestore import RestrictedFilestore
 from cfdppy.user import CfdpUserBase, MetadataRecvParams, TransactionFinishedParams
 from cfdppy.handler.dest import TransactionStep as DestStep
-from cfdppy.handler.dest import acknowledge_inactive_eof_pdu
+from cfdppy.handler.dest import LostSegmentTracker, acknowledge_inactive_eof_pdu
 from spacepackets.cfdp import ConditionCode, Direction
 from spacepackets.cfdp.pdu import DirectiveType, PduFactory
 from spacepackets.cfdp.pdu.ack import TransactionStatus
@@ -83,7 +83,9 @@ class FileReceiver:
         self.abandoned = 0
         self.stale = 0
         self.resumed_deferred = 0
+        self.reconciled = 0
         self._eof_seen: dict[tuple[int, int], tuple[bytes, int]] = {}
+        self._have: dict[tuple[int, int], list[list[int]]] = {}   # byte ranges fed, per transaction
         self._closed: set[tuple[int, int]] = set()   # transactions already reported
         self._faults = RecordingFaults()
         self._user = _User(RestrictedFilestore(self.out_dir))
@@ -108,7 +110,17 @@ class FileReceiver:
             if getattr(packet, "directive_type", None) == DirectiveType.EOF_PDU:
                 self._eof_seen[pdu_transaction_key(packet)] = (bytes(packet.file_checksum), packet.file_size)
             if not self._answer_closure(packet):
+                starting = not self.busy
+                if starting:
+                    self._dest._params.acked_params.lost_seg_tracker.reset()
+                written = self._writes_data(packet)
                 self._dest.state_machine(packet)
+                if written:
+                    _add_interval(self._have.setdefault(pdu_transaction_key(packet), []),
+                                  packet.offset, packet.offset + len(packet.file_data))
+                if starting and self.busy:
+                    self._private_lost_segments()
+                self._keep_eof_checksum()
         except Exception as exc:  # noqa: BLE001 - any malformed or stray PDU is counted, never fatal
             _LOG.debug("PDU rejected: %s", exc)
             self.pdus_rejected += 1
@@ -141,6 +153,7 @@ class FileReceiver:
         if not self.busy:
             return
         self._resume_deferred_nak()
+        self._reconcile_lost_segments()
         try:
             self._dest.state_machine()
         except Exception as exc:  # noqa: BLE001 - a library fault ends the transaction, not the process
@@ -152,20 +165,62 @@ class FileReceiver:
             self._dest.reset()
             self.abandoned += 1
 
+    def _private_lost_segments(self) -> None:
+        """Work around cfdp-py 0.7: ``_AckedModeParams.lost_seg_tracker`` is a dataclass default
+        instance shared by every transaction (and handler) in the process, so a transaction that
+        ended in a fault leaves its gaps to the next one, which then NAKs offsets its sender
+        never had. Each transaction gets its own tracker, and the shared one is emptied."""
+        acked = self._dest._params.acked_params
+        shared = acked.lost_seg_tracker
+        own = LostSegmentTracker()
+        own.lost_segments = list(shared.lost_segments)
+        shared.reset()
+        acked.lost_seg_tracker = own
+
+    def _writes_data(self, packet) -> bool:
+        """Whether the handler will write this file data (it drops data that precedes Metadata)."""
+        if getattr(packet, "file_data", None) is None or not len(packet.file_data) or not self.busy:
+            return False
+        tid = self._dest.transaction_id
+        acked = self._dest._params.acked_params
+        return (tid is not None and transaction_key(tid) == pdu_transaction_key(packet)
+                and not acked.metadata_missing
+                and self._dest.step in (DestStep.RECEIVING_FILE_DATA, DestStep.WAITING_FOR_MISSING_DATA,
+                                        DestStep.RECV_FILE_DATA_WITH_CHECK_LIMIT_HANDLING))
+
+    def _reconcile_lost_segments(self) -> None:
+        """Work around cfdp-py 0.7: in some orders of arrival (data before a lost Metadata, then
+        retransmissions) a re-sent segment is written but never removed from the lost list, and
+        the handler NAKs it until the NAK limit. Drop from the list what was already fed in."""
+        tid = self._dest.transaction_id
+        acked = getattr(self._dest._params, "acked_params", None)
+        if tid is None or acked is None or self._dest.step != DestStep.WAITING_FOR_MISSING_DATA:
+            return
+        have = self._have.get(transaction_key(tid), [])
+        lost = acked.lost_seg_tracker.lost_segments
+        still = [piece for seg in lost for piece in _subtract(seg, have)]
+        if still != lost:
+            acked.lost_seg_tracker.lost_segments = still
+            self.reconciled += 1
+
+    def _keep_eof_checksum(self) -> None:
+        """Work around cfdp-py 0.7: an EOF that arrives before the (lost) Metadata PDU is ACKed
+        but its checksum is not kept, so the file later fails verification though intact."""
+        tid = self._dest.transaction_id
+        fp = getattr(self._dest._params, "fp", None)
+        if self.busy and tid is not None and fp is not None and not fp.crc32:
+            eof = self._eof_seen.get(transaction_key(tid))
+            if eof is not None:
+                fp.crc32 = eof[0]
+
     def _resume_deferred_nak(self) -> None:
         """Work around cfdp-py 0.7: when the Metadata PDU is lost, the EOF arrives and is ACKed,
         and the Metadata is then re-sent, the handler goes back to RECEIVING_FILE_DATA with the
         deferred lost-segment procedure still active, and nothing drives it any more (the sender,
-        its EOF ACKed, only waits for Finished). Put it back in the state that drives NAKs, and
-        give back the EOF checksum the late Metadata wiped."""
-        params = self._dest._params
-        acked = getattr(params, "acked_params", None)
+        its EOF ACKed, only waits for Finished). Put it back in the state that drives NAKs."""
+        acked = getattr(self._dest._params, "acked_params", None)
         if (acked is not None and acked.deferred_lost_segment_detection_active
                 and self._dest.step == DestStep.RECEIVING_FILE_DATA):
-            tid = self._dest.transaction_id
-            eof = self._eof_seen.get(transaction_key(tid)) if tid is not None else None
-            if eof is not None and not params.fp.crc32:
-                params.fp.crc32, params.fp.file_size = eof
             self._dest.states.step = DestStep.WAITING_FOR_MISSING_DATA
             self.resumed_deferred += 1
 
@@ -197,3 +252,32 @@ class FileReceiver:
         self.received.append(rf)
         if self.on_file:
             self.on_file(rf)
+
+
+def _add_interval(spans: list[list[int]], start: int, end: int) -> None:
+    """Insert [start, end) into a sorted list of disjoint spans, merging neighbours."""
+    spans.append([start, end])
+    spans.sort()
+    merged: list[list[int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    spans[:] = merged
+
+
+def _subtract(seg: tuple[int, int], have: list[list[int]]) -> list[tuple[int, int]]:
+    """The parts of [seg) not covered by the spans in ``have``."""
+    out, (a, b) = [], seg
+    for s, e in have:
+        if e <= a or s >= b:
+            continue
+        if s > a:
+            out.append((a, s))
+        a = max(a, e)
+        if a >= b:
+            break
+    if a < b:
+        out.append((a, b))
+    return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import Callable
 
 from ground.archive import Archive
 from ground.limits import LimitChecker, LimitTransition
@@ -67,7 +67,7 @@ def ingest_file(path: Path | str, archive: Archive, limits: LimitChecker | None 
     pipe = IngestPipeline(archive, limits, flush_bytes=1 << 62)
     read = resume
     since = 0
-    with open(path, "rb") as fh:  # type: BinaryIO
+    with open(path, "rb") as fh:
         fh.seek(resume)
         while True:
             data = fh.read(chunk)

@@ -22,8 +22,8 @@ from ground.history import CommandHistory
 from ground.limits import LimitChecker, LimitSet, LimitTransition
 from ground.link_health import LinkHealth
 from protocol.codec import Codec, PacketError, TmPacket
+from protocol.model import Severity
 from protocol.registry import Dictionary
-from protocol.time_codes import unix_to_tai
 
 ACK_ACCEPTED, ACK_REJECTED, ACK_COMPLETED, ACK_FAILED = 1, 2, 3, 4
 TIMETAG_ARGS_LEN = 32
@@ -53,7 +53,7 @@ class CommandResult:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("ACCEPTED", "COMPLETED")
+        return self.status in ("ACCEPTED", "COMPLETED", "VERIFIED")
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Session:
     def __init__(self, link, dictionary: Dictionary | None = None, data_dir: Path | str = "ground-data",
                  operator: str | None = None, clock: Callable[[], float] = time.monotonic,
                  archive: bool = True, silence_timeout: float = 5.0, flush_interval: float = 1.0,
-                 playback_lag: float = 30.0, tai_now: Callable[[], float] | None = None,
+                 playback_lag: float = 30.0,
                  files_dir: Path | str | None = None):
         if dictionary is None:
             from protocol.opals import DICTIONARY as dictionary  # noqa: N811
@@ -81,13 +81,13 @@ class Session:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.operator = operator or _whoami()
         self.clock = clock
-        self.tai_now = tai_now or (lambda: unix_to_tai(time.time()))
         self.history = CommandHistory(self.data_dir / "history.sqlite")
         self.archive = Archive(self.data_dir / "archive", dictionary) if archive else None
         self.health = LinkHealth(clock, silence_timeout=silence_timeout)
         self.live_limits = LimitChecker(LimitSet.from_dictionary(dictionary, "live"))
         self.playback_limits = LimitChecker(LimitSet.from_dictionary(dictionary, "playback"))
         self.playback_lag = playback_lag
+        self.newest_tai = 0.0   # payload time of the newest packet: "live" is judged against it
         self.flush_interval = flush_interval
         self.latest: dict[str, Sample] = {}
         self.events: collections.deque[RenderedEvent] = collections.deque(maxlen=10000)
@@ -104,6 +104,7 @@ class Session:
         self._stop = threading.Event()
         self._listeners: list[Callable[[TmPacket], None]] = []
         self._last_flush = clock()
+        self._link_was_up = False
         self.errors: collections.Counter[str] = collections.Counter()
         self._thread = threading.Thread(target=self._run, name="ground-rx", daemon=True)
         self._thread.start()
@@ -131,8 +132,14 @@ class Session:
 
     # ------------------------------------------------------------------ commanding
     def cmd(self, name: str, confirm: str | None = None, timeout: float = 5.0, wait: str = "COMPLETED",
-            check: bool = True, **args: Any) -> CommandResult:
-        """Validate, send and verify one command; raises CommandError unless it succeeds (check)."""
+            check: bool = True, verify: tuple[str, Callable[[Sample], bool]] | None = None,
+            verify_timeout: float = 10.0, **args: Any) -> CommandResult:
+        """Validate, send and verify one command; raises CommandError unless it succeeds (check).
+
+        ``verify=(packet, predicate)`` adds a telemetry condition after the acknowledgement:
+        the first ``packet`` sample received after sending must satisfy it within
+        ``verify_timeout`` (status VERIFIED, else VERIFY_TIMEOUT).
+        """
         command = self.dictionary.commands.get(name)
         if command is None:
             self.history.record(self.operator, name, args, None, "REFUSED", "UNKNOWN_COMMAND")
@@ -140,7 +147,33 @@ class Session:
             raise CommandError(f"unknown command {name!r}")
         self._check_hazard(name, confirm)
         packet, seq = self._encode(name, args)
-        return self._send_and_verify(name, args, packet, seq, command.opcode, timeout, wait, check)
+        if verify is None:
+            return self._send_and_verify(name, args, packet, seq, command.opcode, timeout, wait, check)
+        hit = threading.Event()
+        vpacket, predicate = verify
+
+        def watch(pkt: TmPacket) -> None:
+            if pkt.name == vpacket and not hit.is_set():
+                try:
+                    if predicate(self.decom.sample(pkt)):
+                        hit.set()
+                except Exception:  # noqa: BLE001 - a predicate on a missing field is "not yet"
+                    pass
+
+        self._listeners.append(watch)   # before sending: a fast payload must not be missed
+        try:
+            result = self._send_and_verify(name, args, packet, seq, command.opcode, timeout, wait, check)
+            if result.ok:
+                verified = hit.wait(verify_timeout)
+                result.status = "VERIFIED" if verified else "VERIFY_TIMEOUT"
+                result.reason = None if verified else f"{vpacket} condition not met in {verify_timeout} s"
+                self.history.record(self.operator, f"{name}:verify", {"packet": vpacket}, seq, result.status,
+                                    result.reason)
+                if check and not verified:
+                    raise CommandError(f"{name} (seq {seq}) {result.status}: {result.reason}", result)
+            return result
+        finally:
+            self._listeners.remove(watch)
 
     def _check_hazard(self, name: str, confirm: str | None) -> None:
         command = self.dictionary.commands[name]
@@ -168,6 +201,10 @@ class Session:
 
     def _send_and_verify(self, name: str, args: dict[str, Any], packet: bytes, seq: int, opcode: int,
                          timeout: float, wait: str, check: bool) -> CommandResult:
+        pending = self._send(name, args, packet, seq, opcode)
+        return self._await(pending, timeout, wait, check)
+
+    def _send(self, name: str, args: dict[str, Any], packet: bytes, seq: int, opcode: int) -> tuple:
         result = CommandResult(name, dict(args), seq, sent_at=self.clock())
         entry = self.history.record(self.operator, name, args, seq, "SENT")
         key = (opcode, seq)
@@ -177,34 +214,42 @@ class Session:
             sent = self.link.send(packet)
         if not sent:
             result.status, result.reason = "SEND_FAILED", "link refused the packet"
-        else:
-            final = ("COMPLETED", "FAILED", "REJECTED") if wait == "COMPLETED" else ("ACCEPTED", "COMPLETED",
-                                                                                    "FAILED", "REJECTED")
-            deadline = self.clock() + timeout
-            with self._cond:
-                while result.status not in final:
-                    left = deadline - self.clock()
-                    if left <= 0:
-                        result.status, result.reason = "TIMEOUT", f"no {wait} within {timeout} s"
-                        break
-                    self._cond.wait(min(left, 0.05))
+        return result, entry, key
+
+    def _await(self, pending: tuple, timeout: float, wait: str, check: bool,
+               deadline: float | None = None) -> CommandResult:
+        result, entry, key = pending
+        final = ("COMPLETED", "FAILED", "REJECTED", "SEND_FAILED")
+        if wait != "COMPLETED":
+            final = ("ACCEPTED",) + final
+        deadline = self.clock() + timeout if deadline is None else deadline
         with self._cond:
+            while result.status not in final:
+                left = deadline - self.clock()
+                if left <= 0:
+                    result.status, result.reason = "TIMEOUT", f"no {wait} within {timeout} s"
+                    break
+                self._cond.wait(min(left, 0.05))
             self._pending.pop(key, None)
         self.history.update(entry, result.status, result.reason)
+        name, args = result.name, result.args
         if name == "LASER_ARM" and result.ok:
             self._armed_until = result.sent_at + float(args.get("window", 0))
         if name in ("LASER_FIRE", "LASER_SAFE"):
             self._armed_until = None  # one ARM authorises one FIRE
         if check and not result.ok:
-            raise CommandError(f"{name} (seq {seq}) {result.status}: {result.reason}", result)
+            raise CommandError(f"{name} (seq {result.seq}) {result.status}: {result.reason}", result)
         return result
 
     def upload_sequence(self, timed_commands: Iterable[TimedCommand], confirm: Sequence[str] = (),
-                        timeout: float = 5.0) -> list[CommandResult]:
+                        timeout: float = 5.0, pipelined: bool = False, pace: float = 0.0) -> list[CommandResult]:
         """Wrap each command in TIMETAG(tai, opcode, args) and send them, verified one by one.
 
         Hazardous inner commands need their name in ``confirm``; LASER_FIRE can be time-tagged
         only together with a LASER_ARM earlier in the same sequence (the two-step order).
+        ``pipelined`` sends every TIMETAG before awaiting the acknowledgements (a payload
+        simulated faster than real time would otherwise run past the first times tagged).
+        Commands previously sent (non-pipelined) are verified one by one.
         """
         timed = sorted(timed_commands, key=lambda c: c.tai)
         tt = self.dictionary.commands.get("TIMETAG")
@@ -227,13 +272,36 @@ class Session:
             except PacketError as exc:
                 raise CommandError(f"{tc.name} in sequence: {exc}") from exc
             wrapped.append((tc, inner.opcode, timetag_args(inner_packet)))
-        results = []
+        results: list[CommandResult] = []
+        sent = []
         for tc, opcode, blob in wrapped:
             args = {"tai": tc.tai, "opcode": opcode, "args": blob}
             packet, seq = self._encode("TIMETAG", args)
-            results.append(self._send_and_verify("TIMETAG", {**args, "inner": tc.name}, packet, seq, tt.opcode,
-                                                 timeout, "COMPLETED", True))
+            pending = self._send("TIMETAG", {**args, "inner": tc.name}, packet, seq, tt.opcode)
+            if pipelined:
+                sent.append(pending)
+                if pace:
+                    time.sleep(pace)
+            else:
+                results.append(self._await(pending, timeout, "COMPLETED", True))
+        # Pipelined: everything is on its way before the first acknowledgement is awaited.
+        deadline = self.clock() + timeout
+        results += [self._await(p, timeout, "COMPLETED", False, deadline) for p in sent]
+        failed = [r for r in results if not r.ok]
+        if failed:
+            raise CommandError(f"{len(failed)} of {len(results)} sequence commands not stored: "
+                               f"{failed[0].args.get('inner')} {failed[0].status} {failed[0].reason}", failed[0])
         return results
+
+    def wait_for_payload(self, timeout: float = 30.0, interval: float = 0.5) -> CommandResult:
+        """NOOP until one completes: the payload is up and the command path works end to end."""
+        deadline = self.clock() + timeout
+        while True:
+            r = self.cmd("NOOP", timeout=interval, check=False)
+            if r.ok or self.clock() > deadline:
+                if not r.ok:
+                    raise CommandError(f"payload not answering after {timeout} s", r)
+                return r
 
     def send_file_pdu(self, pdu: bytes) -> bool:
         packet = self.codec.encode_file_uplink(pdu, self._seq)
@@ -342,8 +410,10 @@ class Session:
             sample = self.decom.sample(pkt)
             self.latest[name] = sample
             checker = self.live_limits
-            if self.tai_now() - pkt.tai > self.playback_lag:
-                checker = self.playback_limits  # stored data: its own state, no live alarms
+            if pkt.tai > self.newest_tai:
+                self.newest_tai = pkt.tai
+            elif self.newest_tai - pkt.tai > self.playback_lag:
+                checker = self.playback_limits  # stored data played back: own state, no live alarms
             for t in checker.check(name, pkt.values, pkt.tai):
                 self.alarms.append(t)
         for fn in list(self._listeners):
@@ -376,14 +446,27 @@ class Session:
         now = self.clock()
         if self.files is not None:
             self.files.tick()
+        up = self.health.is_up()
+        if up != self._link_was_up:
+            self._link_was_up = up
+            self._ground_event("LINK_UP" if up else "LINK_DOWN",
+                               Severity.ACTIVITY_HI if up else Severity.WARNING_HI,
+                               "payload answering" if up else
+                               f"payload silent for {self.health.silence_timeout:g} s (link down or payload stopped)")
         if now - self._last_flush >= self.flush_interval:
             self._last_flush = now
             self.health.sample()
-            self.health.is_up()
             if self.archive is not None:
                 with self._archive_lock:
                     self.archive.flush()
                     self.archive.compact(min_segments=64)
+
+    def _ground_event(self, name: str, severity: Severity, text: str) -> None:
+        """An event raised by the ground itself (id -1), shown and kept with the payload's."""
+        ev = RenderedEvent(name, -1, severity, text, {}, self.newest_tai, -1)
+        with self._cond:
+            self.events.append(ev)
+            self._cond.notify_all()
 
     def flush(self) -> None:
         """Make everything received so far queryable now (tests, end of pass)."""
