@@ -412,8 +412,8 @@ size_t opals_sync_scan(const uint8_t *buf, size_t nbytes, uint64_t *pos, uint32_
     const uint64_t nbits = (uint64_t)nbytes * 8;
     uint64_t p = *pos;
     size_t n = 0;
-    /* a CADU at p can be extracted when p + cadu_bits plus one spare byte fit */
-#define FITS(q) ((q) + cadu_bits + 8 <= nbits)
+    /* a CADU at p can be extracted when its last bit is in the buffer */
+#define FITS(q) ((q) + cadu_bits <= nbits)
     while (n < max_out) {
         if (st->locked) {
             if (!FITS(p)) break;
