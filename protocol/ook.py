@@ -25,25 +25,41 @@ def ook_ber(q: float | np.ndarray) -> np.ndarray:
     return 0.5 * np.vectorize(math.erfc, otypes=[float])(q / math.sqrt(2.0))
 
 
+DENSE_BER = 0.02  # above this, draw every bit; below, draw error positions
+
+
 def flip_bits(rows: np.ndarray, ber: float | np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Flip each bit of each row of ``rows`` (n, L) uint8 in place with probability ber (scalar or
-    one per row); returns the number of bits flipped per row. Exact: a binomial count per row and
-    distinct uniform positions, which is the same law as independent per-bit draws."""
+    one per row); returns the number of bits flipped per row. Exact either way: a Bernoulli draw
+    per bit for noisy rows, or a binomial count per row and distinct uniform positions for clean
+    ones (the same law)."""
     n, length = rows.shape
     nbits = 8 * length
     ber = np.broadcast_to(np.clip(np.asarray(ber, dtype=float), 0.0, 1.0), (n,))
-    counts = rng.binomial(nbits, ber)
-    total = int(counts.sum())
-    if total:
-        # distinct (row, bit) keys: draw, drop duplicates, redraw the shortfall row by row
-        rows_idx = np.repeat(np.arange(n, dtype=np.int64), counts)
-        keys = np.unique(rows_idx * nbits + rng.integers(0, nbits, size=total))
-        while len(keys) < total:
-            have = np.bincount(keys // nbits, minlength=n)
-            short = counts - have
-            extra_rows = np.repeat(np.arange(n, dtype=np.int64), short)
-            keys = np.unique(np.concatenate([keys, extra_rows * nbits + rng.integers(0, nbits, size=len(extra_rows))]))
-        flat = rows.reshape(-1)
-        r, pos = keys // nbits, keys % nbits
-        np.bitwise_xor.at(flat, r * length + (pos >> 3), (0x80 >> (pos & 7)).astype(np.uint8))
+    counts = np.zeros(n, dtype=np.int64)
+    dense = np.nonzero(ber >= DENSE_BER)[0]
+    if len(dense):
+        mask = rng.random((len(dense), nbits)) < ber[dense, None]
+        counts[dense] = mask.sum(axis=1)
+        rows[dense] ^= np.packbits(mask, axis=1)
+    sparse = np.nonzero(ber < DENSE_BER)[0]
+    if len(sparse):
+        c = rng.binomial(nbits, ber[sparse])
+        counts[sparse] = c
+        total = int(c.sum())
+        if total:
+            owner = np.repeat(sparse.astype(np.int64), c)
+            keys = _sorted_unique(owner * nbits + rng.integers(0, nbits, size=total))
+            while len(keys) < total:   # redraw positions that collided within a row
+                short = counts[sparse] - np.bincount(keys // nbits, minlength=n)[sparse]
+                extra = np.repeat(sparse.astype(np.int64), short)
+                keys = _sorted_unique(np.concatenate([keys, extra * nbits + rng.integers(0, nbits, size=len(extra))]))
+            flat = rows.reshape(-1)
+            r, pos = keys // nbits, keys % nbits
+            np.bitwise_xor.at(flat, r * length + (pos >> 3), (0x80 >> (pos & 7)).astype(np.uint8))
     return counts
+
+
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    keys = np.sort(keys)
+    return keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if len(keys) else keys
