@@ -323,13 +323,16 @@ static size_t decode_refs(const cw_ref *refs, int count, int depth, int shorten,
     const int len = NN - shorten;
     uint8_t cols[NN * 32];
     int32_t res[32];
-    for (int i = 0; i < len; i++) {
-        uint8_t *row = cols + (size_t)i * 32;
-        for (int c = 0; c < count; c++) {
-            uint8_t v = refs[c].block[(size_t)i * depth + refs[c].w];
-            row[c] = dual ? tal1tab[v] : v;
-        }
-        for (int c = count; c < 32; c++) row[c] = 0;
+    if (count < 32) memset(cols, 0, sizeof cols);
+    /* codeword-major gather through local pointers: uint8_t stores alias everything, so the
+     * loop must not re-read refs[] per byte */
+    for (int c = 0; c < count; c++) {
+        const uint8_t *restrict src = refs[c].block + refs[c].w;
+        uint8_t *restrict dst = cols + c;
+        if (dual)
+            for (int i = 0; i < len; i++) dst[(size_t)i * 32] = tal1tab[src[(size_t)i * depth]];
+        else
+            for (int i = 0; i < len; i++) dst[(size_t)i * 32] = src[(size_t)i * depth];
     }
     decode_columns(cols, 32, count == 32 ? 32 : count, shorten, res);
     size_t failed = 0;
