@@ -1,7 +1,7 @@
 """Optical downlink channel: space-to-ground 1550 nm OOK through the turbulent atmosphere.
 
 It consumes a sequence of world samples (anything with the attributes of the simulator's
-``WorldSample``: tai, dt, laser_emitting, pointing_error_urad, range_km, elevation_deg) and the
+``WorldSample``: tai, dt, laser_emitting, pointing_error_urad, range_km, station_elevation_deg) and the
 CADUs the payload put on the beam during each sample, and returns the bits the ground receiver
 detected. Physics, per CADU (~0.2 ms at 50 Mbit/s, shorter than the fades):
 
@@ -31,7 +31,7 @@ class ChannelSample(Protocol):
     laser_emitting: bool
     pointing_error_urad: float
     range_km: float
-    elevation_deg: float
+    station_elevation_deg: float
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class SyntheticSample:
     laser_emitting: bool
     pointing_error_urad: float
     range_km: float
-    elevation_deg: float
+    station_elevation_deg: float
 
 
 @dataclass(frozen=True)
@@ -129,10 +129,10 @@ class OpticalChannel:
         p = self.params
         if not sample.laser_emitting or n == 0:
             return np.zeros(n)
-        mean = mean_received_power_w(p, sample.range_km, sample.pointing_error_urad, sample.elevation_deg)
+        mean = mean_received_power_w(p, sample.range_km, sample.pointing_error_urad, sample.station_elevation_deg)
         if mean <= 0.0:
             return np.zeros(n)
-        fade = self.fades(n, cadu_bits / p.bit_rate, scintillation_index(p, sample.elevation_deg))
+        fade = self.fades(n, cadu_bits / p.bit_rate, scintillation_index(p, sample.station_elevation_deg))
         return q_factor(p, mean * fade)
 
     def transmit(self, sample: ChannelSample, cadus: np.ndarray) -> list[np.ndarray]:
@@ -170,7 +170,7 @@ class OpticalChannel:
         """Mean received SNR (dB) of the sample, without fades (for reports)."""
         if not sample.laser_emitting:
             return float("-inf")
-        mean = mean_received_power_w(self.params, sample.range_km, sample.pointing_error_urad, sample.elevation_deg)
+        mean = mean_received_power_w(self.params, sample.range_km, sample.pointing_error_urad, sample.station_elevation_deg)
         return float(snr_db_from_q(q_factor(self.params, mean)))
 
 
