@@ -63,7 +63,7 @@ class OpticalPlayout:
     def _next_frame(self) -> bytes:
         size = len(self.video)
         data = self.video[self._offset:self._offset + self._chunk].ljust(self._chunk, b"\0")
-        pkt = self._codec.encode_tm("OPTICAL_SEGMENT", {"file_size": size, "offset": self._offset, "data": data},
+        pkt = self._codec.encode_tm("OPTICAL_SEGMENT", {"file_size": size, "offset": self._offset, "chunk": data},
                                     self._seq, self.clock())
         self._seq = (self._seq + 1) & 0x3FFF
         frame = build_frame(self._fmt, pkt, self.frames_sent, self.frames_sent)

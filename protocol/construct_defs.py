@@ -48,7 +48,7 @@ def _telemetry_struct(p: TelemetryPacket) -> cs.Struct:
     fields = []
     for f in p.fields:
         if f.is_variable:
-            fields.append(f.name / cs.Bytes(cs.this._.primary.data_length + 1 - 6 - CRC_LEN))
+            fields.append(f.name / cs.Bytes(cs.this._.primary.data_length + 1 - 6 - CRC_LEN - sum(g.size for g in p.fields)))
         elif f.states:
             fields.append(f.name / cs.Enum(f.type, **{v: k for k, v in f.states.items()}))
         else:

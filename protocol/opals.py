@@ -317,7 +317,7 @@ OPTICAL_SEGMENT = D.add_telemetry(TelemetryPacket(
     fields=(
         Field("file_size", Int32ub, "bytes", "Size of the file being looped"),
         Field("offset", Int32ub, "bytes", "Offset of this slice in the file"),
-        bytes_field("data", "File bytes (zero padded past the end of the file)"),
+        bytes_field("chunk", "File bytes (zero padded past the end of the file)"),
     ),
 ))
 for ev in (

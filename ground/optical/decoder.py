@@ -112,7 +112,7 @@ class OpticalDecoder:
             r.bad_packets += 1
             return
         v = pkt.values
-        if not self.file.add(v["file_size"], v["offset"], v["data"]):
+        if not self.file.add(v["file_size"], v["offset"], v["chunk"]):
             r.bad_packets += 1
 
 
