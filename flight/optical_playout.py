@@ -81,13 +81,29 @@ class OpticalPlayout:
         frames = b"".join(self._next_frame() for _ in range(n))
         return encode_cadus(self.coding, frames)
 
-    def step(self, dt: float, laser_emitting: bool) -> np.ndarray:
-        """CADUs modulated onto the beam during the next ``dt`` seconds: none unless the laser
-        emits (the physical sense, not the command), whole CADUs at the link bit rate."""
+    def _due(self, dt: float, laser_emitting: bool) -> int:
         if not laser_emitting:
             self._bits_owed = 0.0
-            return self.next_cadus(0)
+            return 0
         self._bits_owed += dt * self.bit_rate
         n = int(self._bits_owed // self.coding.cadu_bits)
         self._bits_owed -= n * self.coding.cadu_bits
-        return self.next_cadus(n)
+        return n
+
+    def skip(self, dt: float, laser_emitting: bool) -> int:
+        """Advance the playout as ``step`` would, without building the CADUs (frame-level
+        simulation of long passes); returns how many were sent."""
+        n = self._due(dt, laser_emitting)
+        size = len(self.video)
+        total = self._offset // self._chunk + n
+        per_loop = -(-size // self._chunk)
+        self.loops += total // per_loop
+        self._offset = (total % per_loop) * self._chunk
+        self.frames_sent += n
+        self._seq = (self._seq + n) & 0x3FFF
+        return n
+
+    def step(self, dt: float, laser_emitting: bool) -> np.ndarray:
+        """CADUs modulated onto the beam during the next ``dt`` seconds: none unless the laser
+        emits (the physical sense, not the command), whole CADUs at the link bit rate."""
+        return self.next_cadus(self._due(dt, laser_emitting))

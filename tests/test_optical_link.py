@@ -255,3 +255,42 @@ def test_cli_decodes_from_stdin_pipe_and_reports_incomplete(tmp_path):
 def test_cli_rejects_bad_depth(tmp_path):
     r = _run(BIN / "opals-ground", "optical", "decode", "-", "--depth", "7", input=b"")
     assert r.returncode == 2 and b"depth" in r.stderr
+
+
+def test_playout_skip_matches_step():
+    video = standin_video(3, 50_000)
+    a, b = OpticalPlayout(video), OpticalPlayout(video)
+    for dt, emitting in [(0.001, True), (0.003, True), (0.01, False), (0.002, True)] * 10:
+        assert a.step(dt, emitting).shape[0] == b.skip(dt, emitting)
+    assert (a.frames_sent, a.loops) == (b.frames_sent, b.loops) and a.loops > 0
+    assert (a.next_cadus(2) == b.next_cadus(2)).all()
+
+
+def test_world_observer_records_a_decodable_stream(tmp_path):
+    import io
+
+    from sim.optical_channel import synthetic_pass
+
+    class World:
+        observers: list = []
+
+        def add_observer(self, fn):
+            self.observers.append(fn)
+
+    from sim.optical_link import attach_optical_link
+
+    video = standin_video(5, 30_000)
+    sink = io.BytesIO()
+    world = World()
+    obs = attach_optical_link(world, seed=3, sink=sink, video=video)
+    counting = attach_optical_link(world, seed=3, video=video)
+    for s in synthetic_pass(0.2, 0.005, peak_elevation_deg=45, emit_from_s=0.05, emit_until_s=0.17,
+                            rng=np.random.default_rng(1)):
+        for fn in world.observers:
+            fn(s)
+    obs.close()
+    assert obs.frames == counting.frames > 0
+    assert 0 <= counting.summary()["frame_error_rate"] < 1
+    dec = OpticalDecoder()
+    dec.feed(sink.getvalue(), final=True)
+    assert dec.file.content() == video and dec.report.frames_good > 0
