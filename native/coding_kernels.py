@@ -56,7 +56,10 @@ def rs_decode_blocks(codeblocks: np.ndarray, depth: int, shorten: int = 0, dual:
     (n, depth), -1 where a codeword was uncorrectable (and left as received)."""
     if not codeblocks.flags.c_contiguous or codeblocks.dtype != np.uint8:
         raise ValueError("codeblocks must be a C-contiguous uint8 array")
-    n = codeblocks.size // ((RS_N - shorten) * depth)
+    blen = (RS_N - shorten) * depth
+    if codeblocks.size % blen:
+        raise ValueError(f"codeblocks must be a multiple of {blen} bytes, got {codeblocks.size}")
+    n = codeblocks.size // blen
     corrected = np.empty((n, depth), dtype=np.int32)
     lib.opals_rs_decode_blocks(_writable(codeblocks), n, depth, shorten, int(dual), _writable(corrected, "int32_t[]"))
     return corrected
@@ -141,6 +144,9 @@ def cadu_decode(buf: bytes | bytearray | np.ndarray, positions: np.ndarray, dept
     crc_ok (n,) bool from the frame's last two bytes)."""
     positions = np.ascontiguousarray(positions, dtype=np.uint64)
     n = len(positions)
+    cadu_bits = 8 * (4 + (RS_N - shorten) * depth)
+    if n and int(positions.max()) + cadu_bits > 8 * memoryview(buf).nbytes:
+        raise ValueError("a CADU position runs past the end of the buffer")
     flen = (RS_K - shorten) * depth
     frames = np.empty((n, flen), dtype=np.uint8)
     corrected = np.empty((n, depth), dtype=np.int32)

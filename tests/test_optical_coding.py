@@ -145,3 +145,14 @@ def test_crc16_matches_binascii():
     data = bytes(range(200))
     assert k.coding_crc16(data) == ref.crc16(data)
     assert k.coding_crc16(b"123456789") == 0x29B1
+
+
+def test_python_face_rejects_out_of_range_input():
+    with pytest.raises(ValueError):
+        k.rs_encode_blocks(bytes(100), 1)
+    with pytest.raises(ValueError):
+        k.rs_decode_blocks(np.zeros(300, dtype=np.uint8), 1)
+    with pytest.raises(ValueError):
+        k.cadu_decode(bytes(300), np.array([400], dtype=np.uint64), 1)
+    with pytest.raises(ValueError):
+        k.extract_bytes(b"abc", 5, 3)
