@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     cur = osub.add_parser("curves", help="BER/FER versus received SNR, measured by simulation (PNG + JSON)")
     cur.add_argument("-o", "--output", required=True, help="PNG path; the data goes next to it as .json")
-    cur.add_argument("--snr-db", default="8,9,10,11,12,13,14", help="comma-separated SNR points (dB)")
+    cur.add_argument("--snr-db", default="6,7,7.5,8,8.25,8.5,8.75,9,9.5,10,11,12", help="comma-separated SNR points (dB)")
     cur.add_argument("--frames", type=int, default=200, help="frames simulated per point")
     cur.add_argument("--depth", type=int, default=5)
     cur.add_argument("--seed", type=int, default=0)
@@ -78,7 +78,7 @@ def _curves(args) -> int:
         print(f"opals-ground optical curves: {e}", file=sys.stderr)
         return 2
     points = measure_coding_curves(snrs, coding, args.frames, args.seed)
-    plot_curves(points, args.output)
+    plot_curves(points, args.output, f"Optical downlink: CCSDS RS(255,223), I={args.depth}", coding)
     save_curves(points, args.output.rsplit(".", 1)[0] + ".json")
     for p in points:
         print(f"{p.snr_db:6.2f} dB  channel BER {p.channel_ber:.3e}  FER {p.fer:.3e}  residual BER {p.residual_ber:.3e}")

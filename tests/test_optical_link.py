@@ -294,3 +294,13 @@ def test_world_observer_records_a_decodable_stream(tmp_path):
     dec = OpticalDecoder()
     dec.feed(sink.getvalue(), final=True)
     assert dec.file.content() == video and dec.report.frames_good > 0
+
+
+def test_measured_fer_agrees_with_bounded_distance_theory():
+    """Monte-Carlo through the real chain vs the binomial tail: within 4 standard errors."""
+    from ground.optical.report import measure_point, theoretical_fer
+
+    p = measure_point(8.25, ChannelCoding(), 300, np.random.default_rng(7))
+    want = theoretical_fer(p.channel_ber)
+    assert 0.02 < want < 0.3
+    assert abs(p.fer - want) < 4 * (want * (1 - want) / p.frames) ** 0.5

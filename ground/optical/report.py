@@ -5,6 +5,7 @@ BER/FER-versus-received-SNR curves of the coding chain, measured by Monte-Carlo 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,6 +26,16 @@ class CurvePoint:
     fer: float
     residual_ber: float      # bit errors left in the frames the decoder delivered or lost (lost = all bits)
     symbols_corrected: int
+
+
+def theoretical_fer(channel_ber: float, coding: ChannelCoding | None = None, correctable: int = 16) -> float:
+    """FER of a bounded-distance RS decoder with independent bit errors: a frame is lost when any
+    of its I codewords has more than E symbol errors (marker errors and sync losses ignored)."""
+    coding = coding or ChannelCoding()
+    n = 255 - coding.virtual_fill
+    p = 1.0 - (1.0 - channel_ber) ** 8
+    ok = sum(math.comb(n, j) * p ** j * (1 - p) ** (n - j) for j in range(correctable + 1))
+    return 1.0 - min(1.0, ok) ** coding.depth
 
 
 def _frames(coding: ChannelCoding, n: int, rng: np.random.Generator) -> tuple[bytes, np.ndarray]:
@@ -70,21 +81,31 @@ def measure_coding_curves(snr_db: list[float], coding: ChannelCoding | None = No
     return [measure_point(s, coding, frames, rng) for s in snr_db]
 
 
-def plot_curves(points: list[CurvePoint], path: str | Path, title: str = "Optical downlink: RS(255,223), I=5") -> Path:
+def plot_curves(points: list[CurvePoint], path: str | Path, title: str = "Optical downlink: CCSDS RS(255,223)",
+                coding: ChannelCoding | None = None) -> Path:
+    """PNG of the curves; zero rates (nothing lost in the frames simulated) are not drawn, and the
+    caption says how many frames each point had, i.e. the smallest FER the plot could show."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     snr = [p.snr_db for p in points]
-    floor = 1e-7
+
+    def nz(values: list[float]) -> list[float]:
+        return [v if v > 0 else float("nan") for v in values]
+
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.semilogy(snr, [max(p.channel_ber, floor) for p in points], "o-", label="channel BER (uncoded)")
-    ax.semilogy(snr, [max(p.fer, floor) for p in points], "s-", label="frame error rate (decoded)")
-    ax.semilogy(snr, [max(p.residual_ber, floor) for p in points], "^-", label="residual BER (decoded)")
+    ax.semilogy(snr, nz([p.channel_ber for p in points]), "o-", label="channel BER (uncoded)")
+    ax.semilogy(snr, nz([p.fer for p in points]), "s-", label="frame error rate (decoded)")
+    ax.semilogy(snr, nz([p.residual_ber for p in points]), "^-", label="residual BER (decoded)")
+    ax.semilogy(snr, nz([theoretical_fer(p.channel_ber, coding) for p in points]), "k--", lw=0.8,
+                label="FER, bounded-distance theory")
     ax.set_xlabel("received electrical SNR Q^2 (dB)")
     ax.set_ylabel("rate")
-    ax.set_ylim(floor / 2, 1)
+    frames = min((p.frames for p in points), default=0)
+    ax.text(0.99, 0.99, f"{frames} frames per point; zero rates not drawn", transform=ax.transAxes,
+            ha="right", va="top", fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title(title)
     ax.legend(loc="lower left")
