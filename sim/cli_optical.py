@@ -39,6 +39,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seconds", type=float, default=2.0, help="pass duration simulated")
     p.add_argument("--dt", type=float, default=0.01, help="world step (s)")
     p.add_argument("--peak-elevation", type=float, default=40.0)
+    p.add_argument("--min-elevation", type=float, default=20.0, help="elevation at the start and end (deg)")
     p.add_argument("--emit-from", type=float, default=0.0, help="laser on from this time (s)")
     p.add_argument("--emit-until", type=float, default=None, help="laser off from this time (s)")
     p.add_argument("--depth", type=int, default=5, help="RS interleaving depth I")
@@ -58,6 +59,7 @@ def _setup(args):
         params = replace(params, slip_probability=args.slip_probability)
     rng = np.random.default_rng(args.seed)
     samples = synthetic_pass(args.seconds, args.dt, peak_elevation_deg=args.peak_elevation,
+                             min_elevation_deg=args.min_elevation,
                              pointing_sigma_urad=args.pointing_sigma_urad, emit_from_s=args.emit_from,
                              emit_until_s=args.emit_until, rng=rng)
     return coding, OpticalChannel(params, rng), samples

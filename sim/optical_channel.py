@@ -234,10 +234,11 @@ def run_frame_level(samples: Iterable[ChannelSample], channel: OpticalChannel, c
 
 def synthetic_pass(duration_s: float, dt: float = 0.01, tai0: float = 0.0, peak_elevation_deg: float = 60.0,
                    min_range_km: float = 420.0, pointing_sigma_urad: float = 47.0, emit_from_s: float = 0.0,
-                   emit_until_s: float | None = None, rng: np.random.Generator | None = None) -> list[SyntheticSample]:
-    """A simple symmetric pass (elevation rising to a peak and falling, range from the elevation on
-    a spherical Earth for an orbit at min_range_km) with Rayleigh pointing error of 3-sigma
-    ~140 urad (OPALS tracking), emitting between the given times."""
+                   emit_until_s: float | None = None, rng: np.random.Generator | None = None,
+                   min_elevation_deg: float = 20.0) -> list[SyntheticSample]:
+    """A simple symmetric pass segment (elevation rising from min_elevation_deg to a peak and
+    falling back, range from the elevation on a spherical Earth for an orbit at min_range_km) with
+    Rayleigh pointing error of 3-sigma ~140 urad (OPALS tracking), emitting between the given times."""
     rng = rng or np.random.default_rng(0)
     re, h = 6371.0, min_range_km
     out = []
@@ -246,7 +247,7 @@ def synthetic_pass(duration_s: float, dt: float = 0.01, tai0: float = 0.0, peak_
     for i in range(n):
         t = i * dt
         frac = (t - duration_s / 2) / (duration_s / 2)
-        el = max(0.5, peak_elevation_deg * (1.0 - frac * frac))
+        el = max(0.5, min_elevation_deg + (peak_elevation_deg - min_elevation_deg) * (1.0 - frac * frac))
         e = math.radians(el)
         rng_km = -re * math.sin(e) + math.sqrt((re * math.sin(e)) ** 2 + 2 * re * h + h * h)
         pe = float(np.hypot(*rng.normal(0.0, pointing_sigma_urad, 2)))
