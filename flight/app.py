@@ -99,10 +99,11 @@ class FlightSoftware:
         self.downlink = factory(self.telemetry.queue_pdu, clock, self._on_downlink_complete) if factory else None
         self.executive = Executive(clock, cfg.control_hz)
         self.executive.add("control", cfg.control_hz, self.control_cycle)
-        self.executive.add("housekeeping", 1.0, self._housekeeping_cycle)
         self.boot_count = boot_count
         self.cmd_accepted = self.cmd_rejected = 0
         self.packets_rejected = 0
+        self.device_faults = 0
+        self.last_device_error = ""
         self.health_ok = False
         self.az = self.el = 0.0
         self.fix = BeaconFix(False)
@@ -146,6 +147,28 @@ class FlightSoftware:
         return self.modes.mode
 
     def control_cycle(self, now: float) -> None:
+        """One control period; a device that fails (raises) is a fault, never a crash."""
+        try:
+            self._control(now)
+        except Exception as exc:  # noqa: BLE001 - flight keeps running and goes SAFE
+            self._device_fault(now, exc)
+
+    def _device_fault(self, now: float, exc: Exception) -> None:
+        self.device_faults += 1
+        self.last_device_error = repr(exc)
+        try:
+            self.event("FAULT_DETECTED", 1000 + min(self.device_faults, 999))
+            self.safety.safe("FAULT")
+        except Exception:  # noqa: BLE001 - the laser chain's watchdog covers a dead bus
+            pass
+        if self.modes.mode not in ("SAFE", "POWER_OFF"):
+            if self.modes.in_pass:
+                self.tracking_log = None
+                self.pass_stats = None
+                self.tracker.stop()
+            self.modes.go("SAFE", now)
+
+    def _control(self, now: float) -> None:
         for raw in self.port.recv(0.0):
             self.handle_packet(raw)
         self._link_rejections()
@@ -172,9 +195,6 @@ class FlightSoftware:
             self._downlink_next()
         self.telemetry.flush_pdus()
         self._periodic_telemetry(now)
-
-    def _housekeeping_cycle(self, now: float) -> None:
-        pass  # housekeeping content is sampled when the packet is due (see _periodic_telemetry)
 
     # ================================================================== modes
     def _on_mode_change(self, old: str, new: str) -> None:
@@ -611,6 +631,8 @@ class FlightSoftware:
 
     # ================================================================== telemetry
     def _periodic_telemetry(self, now: float) -> None:
+        if self.modes.mode == "POWER_OFF":
+            return  # ready for power removal: the RF link goes quiet
         for name, period in self._tlm_period.items():
             if period <= 0:
                 continue

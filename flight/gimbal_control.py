@@ -15,6 +15,7 @@ class GimbalController:
     limit: PointingLimit
     max_rate_dps: float = 1.5
     max_accel_dps2: float = 4.0
+    track_accel_dps2: float = 30.0     # closed loop: enough to follow ISS jitter, bounded all the same
     gain: float = 0.6                  # fraction of the measured error removed per frame
     az_cmd: float = 0.0
     el_cmd: float = 0.0
@@ -50,8 +51,9 @@ class GimbalController:
         el = self.el_cmd + el_rate_ff * dt + self.gain * err_y_urad / URAD_PER_DEG
         rate_az = (az - self.az_cmd) / dt
         rate_el = (el - self.el_cmd) / dt
-        rate_az = min(max(rate_az, -self.max_rate_dps), self.max_rate_dps)
-        rate_el = min(max(rate_el, -self.max_rate_dps), self.max_rate_dps)
+        a = self.track_accel_dps2 * dt
+        rate_az = min(max(rate_az, self._az_rate - a, -self.max_rate_dps), self._az_rate + a, self.max_rate_dps)
+        rate_el = min(max(rate_el, self._el_rate - a, -self.max_rate_dps), self._el_rate + a, self.max_rate_dps)
         self._az_rate, self._el_rate = rate_az, rate_el
         self.az_cmd, self.el_cmd = self.limit.clamp(self.az_cmd + rate_az * dt, self.el_cmd + rate_el * dt)
         return self.az_cmd, self.el_cmd

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
 
 from flight.hal import Frame, Window
 from native.centroid import CentroidKernel, Moments
@@ -46,8 +45,8 @@ class CentroidEstimator:
             # Full frame: the brightest pixel says where; centroid a window around it.
             if m.peak <= self.threshold:
                 return BeaconFix(False)
-            x0 = min(max(m.peak_x - WINDOW // 2, 0), w.width - WINDOW)
-            y0 = min(max(m.peak_y - WINDOW // 2, 0), w.height - WINDOW)
+            x0 = min(max(int(m.peak_x) - WINDOW // 2, 0), w.width - WINDOW)
+            y0 = min(max(int(m.peak_y) - WINDOW // 2, 0), w.height - WINDOW)
             m = self.kernel(px[y0:y0 + WINDOW, x0:x0 + WINDOW], self.threshold)
             ox, oy = w.x0 + x0, w.y0 + y0
         else:

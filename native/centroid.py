@@ -12,6 +12,7 @@ import numpy as np
 from native._centroid import ffi, lib
 
 _U16 = np.dtype(np.uint16)
+_new = tuple.__new__
 
 
 class Moments(NamedTuple):
@@ -21,10 +22,10 @@ class Moments(NamedTuple):
     sum: float
     sx: float
     sy: float
-    count: int
-    peak: int
-    peak_x: int
-    peak_y: int
+    count: float      # the counts and pixel indices are whole numbers carried as floats
+    peak: float
+    peak_x: float
+    peak_y: float
 
     @property
     def centroid(self) -> tuple[float, float] | None:
@@ -56,8 +57,7 @@ class CentroidKernel:
             rs, buf = 2 * w, ffi.from_buffer("uint16_t[]", img)
         o = self._out
         self._fn(buf, rs >> 1, w, h, threshold if 0 <= threshold <= 65535 else min(max(int(threshold), 0), 65535), o)
-        s, sx, sy, n, peak, px, py = ffi.unpack(o, 7)
-        return Moments(s, sx, sy, int(n), int(peak), int(px), int(py))
+        return _new(Moments, ffi.unpack(o, 7))
 
 
 def centroid_numpy(img: np.ndarray, threshold: int) -> Moments:

@@ -19,6 +19,25 @@ from pathlib import Path
 from protocol.time_codes import datetime_to_tai, tai_to_datetime, unix_to_tai
 
 
+class Pacer:
+    """Keeps simulated time at ``speed`` times wall time (None: as fast as possible); the speed
+    may change on the fly, the pacing restarts from where it is."""
+
+    def __init__(self, speed: float | None):
+        self._speed = speed
+        self._anchor: tuple[float, float] | None = None
+
+    def pace(self, tai: float, speed: float | None) -> None:
+        if speed != self._speed or self._anchor is None:
+            self._speed, self._anchor = speed, (tai, time.monotonic())
+        if speed is None:
+            return
+        t0, w0 = self._anchor
+        ahead = (tai - t0) / speed - (time.monotonic() - w0)
+        if ahead > 0:
+            time.sleep(ahead)
+
+
 def _parse_time(text: str | None) -> float:
     if not text or text == "now":
         return unix_to_tai(time.time())
@@ -62,6 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--downlink-class", type=int, choices=(1, 2), help="auto plan: downlink every file after the pass")
     p.add_argument("--store", help="file store directory (default: a temporary directory)")
     p.add_argument("--summary", help="also write the end-of-run summary JSON here")
+    p.add_argument("--linger", type=float, default=0.0,
+                   help="after --duration, keep the payload running this many seconds in real time")
     p.add_argument("--optical", action="store_true", help="simulate the optical downlink (frame-level FER)")
     p.add_argument("--optical-record", help="simulate the optical downlink at bit level into this recording")
     p.add_argument("--quiet", action="store_true")
@@ -171,16 +192,19 @@ def cmd_run(args: argparse.Namespace) -> int:
                 break
 
     wall0, tai0 = time.monotonic(), sim.world.tai
+    pacer = Pacer(speed)
 
     def pace(tai: float) -> None:
-        if speed is None:
-            return
-        ahead = (tai - tai0) / speed - (time.monotonic() - wall0)
-        if ahead > 0:
-            time.sleep(ahead)
+        # A file downlink is paced in real time whatever the speed: ground's CFDP timers run on
+        # its wall clock, and racing flight's would time the transfer out.
+        pacer.pace(tai, 1.0 if sim.flight.mode == "DOWNLINK" or sim.flight.telemetry.pdus_waiting
+                   or (sim.flight.downlink is not None and sim.flight.downlink.busy) else speed)
 
     try:
-        sim.run_until(stop_tai, pace=pace if speed is not None else None)
+        sim.run_until(stop_tai, pace=pace)
+        if args.linger:
+            log(f"opals-sim: lingering {args.linger} s in real time for ground (file downlink)")
+            sim.run_until(sim.world.tai + args.linger, pace=lambda tai: pacer.pace(tai, 1.0))
     except KeyboardInterrupt:
         log("opals-sim: interrupted")
     wall = time.monotonic() - wall0

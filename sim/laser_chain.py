@@ -21,12 +21,13 @@ class RelayDriver:
     closed: bool = False
     window_end: float | None = None
     stuck_closed: bool = False         # fault: contacts welded
+    window_ignored: bool = False       # fault: the driver's ARM timer is dead, any FIRE closes it
 
     def arm(self, window_s: float) -> None:
         self.window_end = self.now() + window_s
 
     def fire(self) -> None:
-        if self.window_end is not None and self.now() <= self.window_end:
+        if self.window_ignored or (self.window_end is not None and self.now() <= self.window_end):
             self.closed = True
         self.window_end = None
 

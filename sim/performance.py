@@ -6,7 +6,7 @@ over every step flight reports lock (after pull-in)."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable
 
 from sim.world import WorldSample

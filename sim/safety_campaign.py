@@ -10,7 +10,7 @@ mode, FIRE after the window, ARM while emitting, commands after END_PASS, corrup
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from flight.app import FlightConfig
 from protocol.codec import Codec, make_codec
@@ -57,20 +57,22 @@ def adversarial_commands(codec: Codec, rise: float) -> list[tuple[float, bytes]]
         (rise + 8.0, c("LASER_ARM", {"window": 5.0}, seq=next(seq))),            # while emitting
         (rise + 11.0, c("LASER_SAFE", {}, seq=next(seq))),                       # revoke
         (rise + 11.5, c("LASER_FIRE", {}, seq=next(seq))),                       # not armed any more
-        (rise + 12.0, c("LASER_ARM", {"window": 3.0}, seq=next(seq))),
-        (rise + 12.5, c("LASER_FIRE", {}, seq=next(seq))),                       # second legitimate burst
+        (rise + 11.7, c("LASER_ARM", {"window": 1.0}, seq=next(seq))),           # after the faults struck:
+        (rise + 12.9, c("LASER_FIRE", {}, seq=next(seq))),                       # ... a late FIRE again
+        (rise + 13.2, c("LASER_ARM", {"window": 3.0}, seq=next(seq))),
+        (rise + 13.7, c("LASER_FIRE", {}, seq=next(seq))),                       # second legitimate burst
         (rise + 18.0, c("LASER_ARM", {"window": 5.0}, seq=next(seq))),           # after END_PASS
         (rise + 18.2, c("LASER_FIRE", {}, seq=next(seq))),
         (rise + 18.5, c("CLEAR_SAFE", {}, seq=next(seq))),
         (rise + 19.0, c("HEALTH_CHECK", {}, seq=next(seq))),
     ]
-    cmds += [(rise + 13.5, p) for p in _corrupt(codec)]
+    cmds += [(rise + 14.2, p) for p in _corrupt(codec)]
     return cmds
 
 
 def short_pass(faults: Iterable[str] = (), seed: int = 0, extra: Iterable[tuple[float, bytes]] = (),
                adversarial: bool = True, codec: Codec | None = None, tail_s: float = 22.0,
-               keep_sent: bool = False) -> ScenarioResult:
+               keep_sent: bool = False, setup: Callable[[Simulation], None] | None = None) -> ScenarioResult:
     """Run one shortened pass with ``faults``; ``extra`` are more (tai, packet) ground commands."""
     codec = codec or make_codec()
     geometry = FlyoverPass(tca_tai=START_TAI + 122.0)
@@ -81,6 +83,8 @@ def short_pass(faults: Iterable[str] = (), seed: int = 0, extra: Iterable[tuple[
                      world_config=WorldConfig(camera=dict(SHORT_CAMERA)), flight_config=fcfg,
                      fault_fallback_tai=rise + 7.0, codec=codec)
     sim.port.keep_sent = keep_sent
+    if setup is not None:
+        setup(sim)
     for p in timetag_packets(codec, items):
         sim.port.ground(p)
     if adversarial:

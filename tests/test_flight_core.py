@@ -225,3 +225,28 @@ def test_pass_files_are_listed_and_downlinked_through_the_injected_cfdp(tmp_path
                                                                 key=lambda e: e.file_id))
     assert all(e.downlinked for e in sim.flight.store.files.values())
     assert sim.flight.mode == "IDLE"
+
+
+def test_a_failing_device_is_a_fault_not_a_crash(tmp_path):
+    sim = _sim(tmp_path)
+    sim.run_until(START_TAI + 2.0)
+
+    def broken() -> tuple[float, float]:
+        raise OSError("encoder bus timeout")
+    sim.flight.hal.gimbal.read = broken
+    sim.run_until(START_TAI + 3.0)
+    assert sim.flight.mode == "SAFE" and sim.flight.device_faults > 0
+    assert "FAULT_DETECTED" in [e for e, _ in _events(sim)]
+    sim.port.ground(CODEC.encode_cmd("PING", {"token": 5}, seq=40))
+    sim.run_until(START_TAI + 3.2)
+    assert sim.flight.device_faults > 1   # still cycling, still failing, still alive
+
+
+def test_power_off_silences_telemetry(tmp_path):
+    sim = _sim(tmp_path)
+    sim.run_until(START_TAI + 2.0)
+    sim.port.ground(CODEC.encode_cmd("POWER_OFF", {}, seq=41))
+    sim.run_until(START_TAI + 2.2)
+    sim.port.sent.clear()
+    sim.run_until(START_TAI + 5.0)
+    assert sim.flight.mode == "POWER_OFF" and sim.port.sent == []

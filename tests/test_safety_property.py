@@ -27,10 +27,19 @@ def _raw_command(opcode: int, args: bytes, seq: int) -> bytes:
 
 @st.composite
 def command_packet(draw) -> bytes:
-    kind = draw(st.sampled_from(["typed", "typed", "typed", "raw_args", "garbage"]))
+    kind = draw(st.sampled_from(["laser", "laser", "typed", "typed", "raw_args", "garbage"]))
     seq = draw(st.integers(0, 0x3FFF))
     if kind == "garbage":
         return draw(st.binary(min_size=0, max_size=48))
+    if kind == "laser":  # well-formed laser and pointing commands in any order: the dangerous ones
+        name = draw(st.sampled_from(["LASER_ARM", "LASER_FIRE", "LASER_FIRE", "LASER_SAFE", "SLEW", "END_PASS",
+                                     "START_PASS", "STOW", "CLEAR_SAFE", "HEALTH_CHECK"]))
+        args = {}
+        if name == "LASER_ARM":
+            args = {"window": draw(st.floats(1.0, 60.0))}
+        elif name == "SLEW":
+            args = {"az": draw(st.floats(-34.0, 73.0)), "el": draw(st.floats(1.0, 38.0))}
+        return CODEC.encode_cmd(name, args, seq=seq)
     cmd = draw(st.sampled_from(COMMANDS))
     size = sum(a.size for a in cmd.args)
     if kind == "raw_args":  # right opcode, arbitrary argument bytes (maybe wrong length)

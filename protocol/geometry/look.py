@@ -14,16 +14,23 @@ Two-axis gimbal convention, for the unit line of sight ``u = (x, y, z)`` from pa
 So ``u = (cos el sin az, sin el, cos el cos az)``; nadir is az = el = 0. With this convention a
 station south of the ISS ground track (the ISS north of the station) has el > 0, and the OPALS
 derated range of motion is az -34..+73 deg, el 1..38 deg (protocol.opals AZ/EL_RANGE_DEG).
+
+"The ISS is north of the station" means the ISS orbit plane (its ground track) passes north of the
+station: the station is on the starboard side (u·y > 0, so el > 0). It does not mean the ISS is
+in the station's northern half-sky (``iss_in_northern_sky``): OPALS first light (5 June 2014,
+8:20-8:23 pm PDT per NASA's media advisory) was sent while the ISS approached from the south-west
+of OCTL, station ahead and to starboard, which this convention places inside the range of motion.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from protocol.geometry.earth import Station
 from protocol.geometry.orbit import Orbit
 from protocol.geometry.timescale import EARTH_ROTATION_RAD_S, gmst_rad, ut1_seconds_since_1958
+from native.geometry_kernels import look_angles_kernel
 from protocol.opals import AZ_RANGE_DEG, EL_RANGE_DEG
 
 _DEG = 180.0 / np.pi
@@ -41,8 +48,9 @@ class LookAngles:
     station, their rates ``az_rate``, ``el_rate``, and ``angular_rate``, the magnitude of the
     line-of-sight rate in the payload frame (what the gimbal must slew). Station side:
     ``elevation`` of the ISS above the local horizon (geodetic), ``azimuth`` from north toward
-    east in [0, 360), ``station_angular_rate`` (telescope tracking rate), ``range_km``, and
-    ``iss_north_of_station`` (the ISS lies in the station's northern half-sky).
+    east in [0, 360), ``station_angular_rate`` (telescope tracking rate), ``range_km``.
+    ``iss_north_of_station``: the ISS ground track passes north of the station (the station is
+    on the starboard side, el > 0); ``iss_in_northern_sky``: azimuth within 90 deg of north.
     """
 
     tai: np.ndarray
@@ -52,6 +60,7 @@ class LookAngles:
     elevation: np.ndarray
     azimuth: np.ndarray
     iss_north_of_station: np.ndarray
+    iss_in_northern_sky: np.ndarray
     az_rate: np.ndarray
     el_rate: np.ndarray
     angular_rate: np.ndarray
@@ -107,6 +116,9 @@ def lvlh_angular_velocity(r: np.ndarray, v: np.ndarray) -> np.ndarray:
     return h / r2[:, None] + (a_h / h_norm)[:, None] * r
 
 
+CHUNK = 65536  # samples per block: SGP4's output arrays stay in cache
+
+
 def look_angles(orbit: Orbit, station: Station, tai: np.ndarray, dut1_s: float | None = None) -> LookAngles:
     """Vectorised look angles between the ISS payload and ``station`` at TAI seconds since 1958.
 
@@ -114,61 +126,84 @@ def look_angles(orbit: Orbit, station: Station, tai: np.ndarray, dut1_s: float |
     the ISS up to ~0.15 km in the Earth-fixed frame, ~0.02 deg at closest approach.
     """
     tai = np.atleast_1d(np.asarray(tai, dtype=np.float64))
+    if len(tai) <= CHUNK:
+        return _look_angles_block(orbit, station, tai, dut1_s)
+    blocks = [_look_angles_block(orbit, station, tai[i:i + CHUNK], dut1_s) for i in range(0, len(tai), CHUNK)]
+    return LookAngles(*(np.concatenate([getattr(b, f.name) for b in blocks]) for f in fields(LookAngles)))
+
+
+def _look_angles_block(orbit: Orbit, station: Station, tai: np.ndarray, dut1_s: float | None) -> LookAngles:
+    """look_angles on one block: SGP4, then the frame algebra in the C kernel (native/geometry.c)."""
     r, v = orbit.state(tai)
+    theta = gmst_rad(ut1_seconds_since_1958(tai, dut1_s))
+    out = look_angles_kernel(r, v, theta, station.ecef_km, station.enu_axes, EARTH_ROTATION_RAD_S,
+                             -1.5 * J2 * MU_KM3_S2 * EARTH_RADIUS_KM ** 2)
+    return LookAngles(tai=tai, **out)
+
+
+def look_angles_reference(orbit: Orbit, station: Station, tai: np.ndarray, dut1_s: float | None = None) -> LookAngles:
+    """The numpy reference of the C kernel (same algebra on (3, N) component rows); tests hold
+    the kernel to it."""
+    tai = np.atleast_1d(np.asarray(tai, dtype=np.float64))
+    r6, v6 = orbit.state(tai)
+    rx, ry, rz = r6.T.copy()
+    vx, vy, vz = v6.T.copy()
     theta = gmst_rad(ut1_seconds_since_1958(tai, dut1_s))
     c, s = np.cos(theta), np.sin(theta)
 
-    # Station in TEME (rotate Earth-fixed by -GMST) and its inertial velocity (Earth rotation).
+    # Line of sight ISS -> station in TEME; the station turns with the Earth (inertial velocity w x r).
     sx, sy, sz = station.ecef_km
-    sta = np.empty_like(r)
-    sta[:, 0] = c * sx - s * sy
-    sta[:, 1] = s * sx + c * sy
-    sta[:, 2] = sz
-    sta_v = np.empty_like(r)
-    sta_v[:, 0] = -EARTH_ROTATION_RAD_S * sta[:, 1]
-    sta_v[:, 1] = EARTH_ROTATION_RAD_S * sta[:, 0]
-    sta_v[:, 2] = 0.0
+    stx, sty = c * sx - s * sy, s * sx + c * sy
+    px, py, pz = stx - rx, sty - ry, sz - rz
+    pdx, pdy, pdz = -EARTH_ROTATION_RAD_S * sty - vx, EARTH_ROTATION_RAD_S * stx - vy, -vz
+    rng = np.sqrt(px * px + py * py + pz * pz)
+    inv = 1.0 / rng
+    ux, uy, uz = px * inv, py * inv, pz * inv
+    radial = ux * pdx + uy * pdy + uz * pdz
+    udx, udy, udz = (pdx - ux * radial) * inv, (pdy - uy * radial) * inv, (pdz - uz * radial) * inv
 
-    # Line of sight ISS -> station, inertial (TEME) components and its inertial rate.
-    rho = sta - r
-    rho_dot = sta_v - v
-    rng = np.sqrt(_rows_dot(rho, rho))
-    u = rho / rng[:, None]
-    u_dot = (rho_dot - u * _rows_dot(u, rho_dot)[:, None]) / rng[:, None]
+    # Payload axes: z nadir, y = -orbit normal, x = y x z; frame rate omega (lvlh_angular_velocity).
+    hx, hy, hz = ry * vz - rz * vy, rz * vx - rx * vz, rx * vy - ry * vx
+    r2 = rx * rx + ry * ry + rz * rz
+    rn = np.sqrt(r2)
+    hn = np.sqrt(hx * hx + hy * hy + hz * hz)
+    zx, zy, zz = -rx / rn, -ry / rn, -rz / rn
+    yx, yy, yz = -hx / hn, -hy / hn, -hz / hn
+    xx, xy, xz = yy * zz - yz * zy, yz * zx - yx * zz, yx * zy - yy * zx
+    z2 = rz * rz / r2
+    k = (-1.5 * J2 * MU_KM3_S2 * EARTH_RADIUS_KM ** 2) / (r2 * r2 * rn)
+    a_h = k * ((1.0 - 5.0 * z2) * (rx * hx + ry * hy) + (3.0 - 5.0 * z2) * rz * hz) / hn
+    w_h, w_r = 1.0 / r2, a_h / hn  # omega = w_h * h + w_r * r
+    wx, wy, wz = w_h * hx + w_r * rx, w_h * hy + w_r * ry, w_h * hz + w_r * rz
+    # Rate seen in the rotating payload frame: u_dot - omega x u.
+    qx = udx - (wy * uz - wz * uy)
+    qy = udy - (wz * ux - wx * uz)
+    qz = udz - (wx * uy - wy * ux)
 
-    # LVLH (payload) axes and the frame's angular velocity (orbit rate about the orbit normal).
-    x_ax, y_ax, z_ax = payload_axes(r, v)
-    omega = lvlh_angular_velocity(r, v)
-    u_rel_dot = u_dot - np.cross(omega, u)  # derivative as seen in the rotating payload frame
-
-    ux, uy, uz = _rows_dot(u, x_ax), _rows_dot(u, y_ax), _rows_dot(u, z_ax)
-    dx, dy, dz = _rows_dot(u_rel_dot, x_ax), _rows_dot(u_rel_dot, y_ax), _rows_dot(u_rel_dot, z_ax)
-    az = np.arctan2(ux, uz)
-    el = np.arcsin(np.clip(uy, -1.0, 1.0))
-    xz2 = ux * ux + uz * uz
-    az_rate = (uz * dx - ux * dz) / xz2
+    gx, gy, gz = ux * xx + uy * xy + uz * xz, ux * yx + uy * yy + uz * yz, ux * zx + uy * zy + uz * zz
+    dx, dy, dz = qx * xx + qy * xy + qz * xz, qx * yx + qy * yy + qz * yz, qx * zx + qy * zy + qz * zz
+    xz2 = gx * gx + gz * gz
+    az = np.arctan2(gx, gz)
+    el = np.arcsin(np.clip(gy, -1.0, 1.0))
+    az_rate = (gz * dx - gx * dz) / xz2
     el_rate = dy / np.sqrt(xz2)
     angular_rate = np.sqrt(dx * dx + dy * dy + dz * dz)
 
-    # Station side: the ISS seen from the station, in local east/north/up.
-    e_ax, n_ax, up_ax = station.enu_axes  # Earth-fixed rows; rotate them into TEME per sample
-    def to_teme(axis: np.ndarray) -> np.ndarray:
-        out = np.empty_like(r)
-        out[:, 0] = c * axis[0] - s * axis[1]
-        out[:, 1] = s * axis[0] + c * axis[1]
-        out[:, 2] = axis[2]
-        return out
-    east, north, up = -_rows_dot(u, to_teme(e_ax)), -_rows_dot(u, to_teme(n_ax)), -_rows_dot(u, to_teme(up_ax))
+    # Station side: the ISS (-u) in Earth-fixed components, then local east/north/up.
+    ex, ey = -(c * ux + s * uy), -(c * uy - s * ux)
+    ez = -uz
+    (e0, e1, e2), (n0, n1, n2), (u0, u1, u2) = station.enu_axes
+    east, north, up = e0 * ex + e1 * ey, n0 * ex + n1 * ey + n2 * ez, u0 * ex + u1 * ey + u2 * ez
     elevation = np.arcsin(np.clip(up, -1.0, 1.0))
     azimuth = np.mod(np.arctan2(east, north), 2.0 * np.pi)
-    # Telescope rate: the line of sight's rate relative to the rotating Earth.
-    earth_w = np.array([0.0, 0.0, EARTH_ROTATION_RAD_S])
-    u_earth_dot = u_dot - np.cross(earth_w, u)
-    station_rate = np.sqrt(_rows_dot(u_earth_dot, u_earth_dot))
+    # Telescope rate: the line of sight's rate relative to the rotating Earth (u_dot - w_E z x u).
+    fx, fy = udx + EARTH_ROTATION_RAD_S * uy, udy - EARTH_ROTATION_RAD_S * ux
+    station_rate = np.sqrt(fx * fx + fy * fy + udz * udz)
 
     return LookAngles(
         tai=tai, az=az * _DEG, el=el * _DEG, range_km=rng,
-        elevation=elevation * _DEG, azimuth=azimuth * _DEG, iss_north_of_station=north > 0.0,
+        elevation=elevation * _DEG, azimuth=azimuth * _DEG, iss_north_of_station=gy > 0.0,
+        iss_in_northern_sky=north > 0.0,
         az_rate=az_rate * _DEG, el_rate=el_rate * _DEG, angular_rate=angular_rate * _DEG,
         station_angular_rate=station_rate * _DEG,
     )

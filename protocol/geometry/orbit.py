@@ -22,10 +22,8 @@ class Orbit:
         self.satrec = Satrec.twoline2rv(line1, line2)
         if self.satrec.error:
             raise OrbitError(f"SGP4 rejects the element set (error {self.satrec.error})")
-        jd = self.satrec.jdsatepoch + self.satrec.jdsatepochF
         self.epoch_tai: float = unix_to_tai((self.satrec.jdsatepoch - _JD_UNIX_EPOCH) * 86400.0
                                             + self.satrec.jdsatepochF * 86400.0)
-        self._epoch_jd = jd
 
     def state(self, tai: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """TEME position (N, 3) km and velocity (N, 3) km/s at TAI seconds since 1958.

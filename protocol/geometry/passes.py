@@ -2,8 +2,8 @@
 
 A pass runs from rise to set at the geometric horizon and is kept when its maximum elevation
 reaches ``min_elevation_deg``. Its ``feasible`` windows are where, at once, the ISS is north of
-the station, the gimbal direction is inside the field of regard and the elevation is at least
-the minimum. Edges are found on a coarse grid and refined by bisection (to ~1 ms).
+the station (its ground track passes north: the station is to starboard, see look.py), the gimbal
+direction is inside the field of regard and the elevation is at least the minimum. Edges are found on a coarse grid and refined by bisection (to ~1 ms).
 """
 from __future__ import annotations
 
@@ -127,13 +127,13 @@ def find_passes(orbit: Orbit, station: Station, start_tai: float, stop_tai: floa
 
     n = int(np.ceil((stop_tai - start_tai) / SEARCH_STEP_S))
     grid = np.minimum(start_tai + SEARCH_STEP_S * np.arange(n + 1), stop_tai)
-    ups = _windows(above_horizon, grid, above_horizon(grid))
+    # A day of grid at a time: a year's search keeps one boolean per sample, not every look angle.
+    up_mask = np.concatenate([above_horizon(block) for block in np.array_split(grid, max(1, n // 8640))])
+    ups = _windows(above_horizon, grid, up_mask)
     passes = []
     for up in ups:
-        # Widen by one grid step so the in-pass grid brackets rise and set; then clip.
-        lo, hi = max(start_tai, up.start_tai), min(stop_tai, up.stop_tai)
-        t = np.arange(lo, hi, FINE_STEP_S)
-        t = np.append(t, hi)
+        # In-pass grid from rise to set (both on the horizon): every window edge lies inside it.
+        t = np.append(np.arange(up.start_tai, up.stop_tai, FINE_STEP_S), up.stop_tai)
         la = look_angles(orbit, station, t, dut1_s)
         k = int(np.nanargmax(la.elevation))
         t_cul, e_max = _culmination(t, la.elevation, k)

@@ -79,7 +79,11 @@ def load_earth_orientation(path: str | Path) -> EarthOrientation:
         day, value = line.split()
         tai.append(datetime_to_tai(_dt.datetime.fromisoformat(day).replace(tzinfo=_dt.timezone.utc)))
         off.append(float(value))
-    return EarthOrientation(np.array(tai), np.array(off))
+    tai_a, off_a = np.array(tai), np.array(off)
+    tai_a.flags.writeable = off_a.flags.writeable = False  # shared by every caller: keep it constant
+    if len(tai_a) < 2 or np.any(np.diff(tai_a) <= 0):
+        raise ValueError(f"{path}: need at least two rows in increasing date order")
+    return EarthOrientation(tai_a, off_a)
 
 
 def ut1_seconds_since_1958(tai: np.ndarray, dut1_s: float | None = None) -> np.ndarray:
@@ -87,3 +91,11 @@ def ut1_seconds_since_1958(tai: np.ndarray, dut1_s: float | None = None) -> np.n
     if dut1_s is None:
         return bundled_earth_orientation().ut1_seconds_since_1958(tai)
     return utc_seconds_since_1958(tai) + dut1_s
+
+
+def teme_to_ecef(r_teme: np.ndarray, tai: np.ndarray, dut1_s: float | None = None) -> np.ndarray:
+    """Rotate (N, 3) TEME vectors into the Earth-fixed frame (GMST; polar motion, < 10 m, ignored)."""
+    theta = gmst_rad(ut1_seconds_since_1958(np.atleast_1d(tai), dut1_s))
+    c, s = np.cos(theta), np.sin(theta)
+    r = np.atleast_2d(r_teme)
+    return np.stack([c * r[:, 0] + s * r[:, 1], -s * r[:, 0] + c * r[:, 1], r[:, 2]], axis=1)
