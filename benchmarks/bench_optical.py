@@ -136,3 +136,20 @@ def test_decode_chain(benchmark, errors):
 
 for _f in (test_rs_ours, test_rs_libfec, test_rs_reedsolo):
     pytest.mark.benchmark(timer=time.process_time)(_f)
+
+
+@pytest.mark.benchmark(group="chain", timer=time.process_time)
+def test_search_through_noise(benchmark):
+    """No light: the synchroniser correlates the marker at every bit offset and must still keep
+    up with the link (50 Mbit/s) so the decoder never falls behind during a fade or a gap."""
+    noise = np.random.default_rng(5).integers(0, 256, size=2_000_000, dtype=np.uint8).tobytes()
+
+    def run():
+        dec = StreamDecoder(CODING)
+        for i in range(0, len(noise), 1 << 20):
+            dec.feed(noise[i:i + (1 << 20)])
+        return dec
+
+    assert run().sync_stats().acquisitions == 0
+    benchmark.pedantic(run, rounds=5, warmup_rounds=1)
+    _mbps(benchmark, len(noise))
