@@ -174,6 +174,9 @@ def test_channel_physics():
     assert np.corrcoef(f[:-1], f[1:])[0, 1] > 0.8          # 0.2 ms steps, 2 ms correlation
     dark = SyntheticSample(0, 0.001, False, 0, 800, 30)
     assert ch.cadu_q(dark, 10, 10232).max() == 0.0
+    from sim.optical_channel import q_factor
+
+    assert q_factor(LinkParams(background_w=1e-6), base) < q_factor(p, base) / 2   # daylight sky
 
 
 def test_frame_error_rate_grows_with_receiver_noise():
@@ -304,3 +307,20 @@ def test_measured_fer_agrees_with_bounded_distance_theory():
     want = theoretical_fer(p.channel_ber)
     assert 0.02 < want < 0.3
     assert abs(p.fer - want) < 4 * (want * (1 - want) / p.frames) ** 0.5
+
+
+def test_simulated_pass_sends_frames_only_while_the_laser_emits():
+    """Real flight software in the simulator: the optical link, attached as a World observer,
+    sends frames exactly for the emission time the world's physics reports, and none otherwise."""
+    from sim.optical_link import attach_optical_link
+    from sim.safety_campaign import short_pass
+
+    links = []
+    res = short_pass(adversarial=False, setup=lambda sim: links.append(attach_optical_link(sim.world, seed=1)))
+    link = links[0]
+    emitting_s = res.emitting_steps * res.sim.world.dt
+    assert emitting_s > 5.0
+    assert link.emit_s == pytest.approx(emitting_s)
+    expected = emitting_s * 50e6 / ChannelCoding().cadu_bits
+    assert abs(link.frames - expected) <= 1 + 0.01 * expected
+    assert link.summary()["frame_error_rate"] < 0.5
