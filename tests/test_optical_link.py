@@ -176,7 +176,8 @@ def test_channel_physics():
     assert ch.cadu_q(dark, 10, 10232).max() == 0.0
     from sim.optical_channel import q_factor
 
-    assert q_factor(LinkParams(background_w=1e-6), base) < q_factor(p, base) / 2   # daylight sky
+    # sky background adds noise power: 1 uW is 2.5x the reference, so Q falls by sqrt(3.5)
+    assert q_factor(LinkParams(background_w=1e-6), base) == pytest.approx(q_factor(p, base) / 3.5 ** 0.5)
 
 
 def test_frame_error_rate_grows_with_receiver_noise():
