@@ -11,7 +11,7 @@ SYSTEM_PACKAGES := bubblewrap
 BENCH_SYSTEM_PACKAGES := libfec-dev
 PYTEST_WORKERS ?= 2
 
-.PHONY: install system-deps bench-system-deps test test-fast demo bench docs clean
+.PHONY: install system-deps bench-system-deps test test-fast demo bench docs clean optical-pass
 
 $(STAMP): pyproject.toml setup.py $(wildcard native/*.c native/*.h native/build_*.py)
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -51,3 +51,9 @@ docs: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info native/*.so
+
+# ---- optical downlink ----
+# A 150 s pass recording (~0.94 GB, in a temporary file deleted afterwards) decoded by
+# `opals-ground optical decode`: wall/CPU time and peak RSS of the decoder.
+optical-pass: install
+	nice $(PY) benchmarks/optical_pass.py --seconds 150

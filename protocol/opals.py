@@ -308,3 +308,21 @@ for ev in (
           ("acq_ms", "err3_urad", "samples")),
 ):
     D.add_event(ev)
+
+# ---- optical downlink ----
+OPTICAL_SEGMENT = D.add_telemetry(TelemetryPacket(
+    "OPTICAL_SEGMENT", 0x035,
+    description="One slice of the looped downlink file (the stand-in video), exactly filling the data "
+                "field of an optical TM transfer frame; the ground reassembles the file by offset.",
+    fields=(
+        Field("file_size", Int32ub, "bytes", "Size of the file being looped"),
+        Field("offset", Int32ub, "bytes", "Offset of this slice in the file"),
+        bytes_field("chunk", "File bytes (zero padded past the end of the file)"),
+    ),
+))
+for ev in (
+    Event("OPTICAL_PLAYOUT_STARTED", 70, _E.ACTIVITY_HI, "Optical playout started (depth {depth})", ("depth",)),
+    Event("OPTICAL_PLAYOUT_STOPPED", 71, _E.ACTIVITY_HI, "Optical playout stopped after {frames} frames "
+          "({loops} loops)", ("frames", "loops")),
+):
+    D.add_event(ev)

@@ -6,7 +6,7 @@ import importlib
 import importlib.util
 import sys
 
-COMMAND_MODULES = ("sim.cli_run", "sim.cli_hil")
+COMMAND_MODULES = ("sim.cli_run", "sim.cli_hil", "sim.cli_optical")
 
 
 def build_parser() -> argparse.ArgumentParser:

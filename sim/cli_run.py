@@ -85,6 +85,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--summary", help="also write the end-of-run summary JSON here")
     p.add_argument("--linger", type=float, default=0.0,
                    help="after --duration, keep the payload running this many seconds in real time")
+    p.add_argument("--optical", action="store_true", help="simulate the optical downlink (frame-level FER)")
+    p.add_argument("--optical-record", help="simulate the optical downlink at bit level into this recording")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_run)
 
@@ -154,6 +156,15 @@ def _geometry(args: argparse.Namespace, plan: list[tuple[float, str, dict]] | No
     raise SystemExit("no feasible pass in the 10 days after --start")
 
 
+def _attach_optical(sim, args):
+    if not (args.optical or args.optical_record):
+        return None
+    from sim.optical_link import attach_optical_link
+
+    sink = open(args.optical_record, "wb") if args.optical_record else None
+    return attach_optical_link(sim.world, seed=args.seed, sink=sink, clock=sim.clock)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from flight.app import FlightConfig
     from links import open_link
@@ -175,6 +186,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                      store_dir=store)
     perf = TrackingPerformance(lambda: sim.flight.tracker.locked)
     sim.world.add_observer(perf.observe)
+    optical = _attach_optical(sim, args)
     items, times = plan_pass(geometry, start, stow=fcfg.stow, downlink_class=args.downlink_class)
     if plan_mode == "auto":
         for pkt in timetag_packets(sim.codec, items):
@@ -233,6 +245,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                     "violations": [v.__dict__ for v in sim.checker.violations[:20]]},
         "store": str(sim.store_dir),
     }
+    if optical is not None:
+        optical.close()
+        result["optical"] = optical.summary()
     # Ground finds this only through the file store (FILE_LIST / downlink) and telemetry.
     entry = sim.flight.store.add_bytes("OTHER", "sim_run_summary.json", json.dumps(result, indent=1).encode())
     # One last control cycle so the FILE_DIRECTORY/FILE_CLOSED packets go out.

@@ -1,0 +1,1 @@
+"""Ground optical-downlink decoder: bit stream -> frames -> the looped file, with link statistics."""

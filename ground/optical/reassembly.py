@@ -1,0 +1,46 @@
+"""Reassembles the looped downlink file from OPTICAL_SEGMENT packets, in any order, duplicates ok."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_FILE_BYTES = 1 << 30  # refuse absurd sizes from a (CRC-passing) corrupted header
+
+
+@dataclass
+class FileReassembler:
+    file_size: int | None = None
+    segments: int = 0
+    duplicates: int = 0
+    rejected: int = 0              # segments inconsistent with the file (size change, out of range)
+    bytes_covered: int = 0
+    _data: bytearray = field(default_factory=bytearray, repr=False)
+    _have: dict[int, int] = field(default_factory=dict, repr=False)   # offset -> length
+
+    def add(self, file_size: int, offset: int, data: bytes) -> bool:
+        """Store one segment; False (and counted) if it does not fit the file seen so far."""
+        if self.file_size is None:
+            if not 0 < file_size <= MAX_FILE_BYTES:
+                self.rejected += 1
+                return False
+            self.file_size = file_size
+            self._data = bytearray(file_size)
+        if file_size != self.file_size or offset >= self.file_size:
+            self.rejected += 1
+            return False
+        n = min(len(data), self.file_size - offset)
+        self.segments += 1
+        if offset in self._have:
+            self.duplicates += 1
+            return True
+        self._data[offset:offset + n] = data[:n]
+        self._have[offset] = n
+        self.bytes_covered += n
+        return True
+
+    @property
+    def complete(self) -> bool:
+        return self.file_size is not None and self.bytes_covered >= self.file_size
+
+    def content(self) -> bytes:
+        """The file as far as recovered (holes are zero bytes)."""
+        return bytes(self._data)
