@@ -1,0 +1,72 @@
+"""A data response as a lazy stream of encoded chunks: scan the archive batch by batch, compute
+the requested parameters, encode, yield. Nothing holds more than one batch (or one row-group
+cluster of the scan), so a year-long request runs in the memory of a day's row group."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterator
+
+import pyarrow as pa
+
+from ground.archive_layout import arrow_schema
+from ground.hapi.archive_scan import DayPartition, ScanCounters, scan
+from ground.hapi.encoders import ENCODERS, JSON_ROW_SEPARATOR
+from ground.hapi.errors import HAPI_VERSION, status
+from ground.hapi.metadata import Catalog
+from ground.hapi.query import DataRequest
+from protocol.registry import Dictionary
+
+
+@dataclass
+class DataStream:
+    """First chunk already computed (so the status, 1200 or 1201, is known before the HTTP
+    headers go out), then the rest lazily."""
+
+    code: int
+    chunks: Iterator[bytes]
+
+
+def encoded_batches(req: DataRequest, catalog: Catalog, dictionary: Dictionary, parts: list[DayPartition],
+                    counters: ScanCounters, batch_rows: int) -> Iterator[bytes]:
+    schema: pa.Schema = arrow_schema(dictionary.telemetry[req.dataset.packet])
+    columns = sorted({c for p in req.parameters for c in p.sources})
+    encode = ENCODERS[req.format]
+    for batch in scan(catalog.root, req.dataset.packet, schema, req.start_ns, req.stop_ns, columns, counters,
+                      batch_rows, parts):
+        if batch.num_rows:
+            yield encode(req.parameters, [p.compute(batch) for p in req.parameters])
+
+
+def header_bytes(req: DataRequest, catalog: Catalog, parts: list[DayPartition], code: int) -> bytes:
+    info = {"HAPI": HAPI_VERSION, "status": status(code), **catalog.info(req.dataset, req.parameters, parts),
+            "format": req.format}
+    if req.format == "json":
+        return b""
+    text = json.dumps(info, indent=2)
+    return ("".join(f"#{line}\n" for line in text.splitlines())).encode()
+
+
+def open_stream(req: DataRequest, catalog: Catalog, dictionary: Dictionary, parts: list[DayPartition],
+                counters: ScanCounters, batch_rows: int = 65_536) -> DataStream:
+    body = encoded_batches(req, catalog, dictionary, parts, counters, batch_rows)
+    first = next(body, None)
+    code = 1200 if first is not None else 1201
+
+    def chunks() -> Iterator[bytes]:
+        if req.format == "json":
+            info = {"HAPI": HAPI_VERSION, "status": status(code),
+                    **catalog.info(req.dataset, req.parameters, parts), "format": "json"}
+            yield json.dumps(info)[:-1].encode() + b', "data": ['
+            if first is not None:
+                yield first[len(JSON_ROW_SEPARATOR):]
+                yield from body
+            yield b"\n]}\n"
+            return
+        if req.header:
+            yield header_bytes(req, catalog, parts, code)
+        if first is not None:
+            yield first
+            yield from body
+
+    return DataStream(code, chunks())
