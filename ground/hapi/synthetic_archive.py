@@ -34,6 +34,12 @@ def synthetic_table(packet: TelemetryPacket, times_ns: np.ndarray, seed: int = 0
             cols[f.name] = pa.array([bytes(rng.integers(0, 256, 8, dtype=np.uint8)) for _ in range(n)], pa.binary())
         elif f.is_bytes:
             cols[f.name] = pa.array([bytes(rng.integers(0, 256, f.size, dtype=np.uint8)) for _ in range(n)], typ)
+        elif f.name == "event_id":  # real events, so messages render from the dictionary
+            from protocol.opals import DICTIONARY
+            ids = np.array(sorted(e.event_id for e in DICTIONARY.events.values()))
+            cols[f.name] = pa.array(rng.choice(ids, n).astype(f.numpy_type))
+        elif f.name.startswith("arg") and packet.name == "EVENT":
+            cols[f.name] = pa.array(rng.integers(0, 12, n).astype(f.numpy_type))
         elif f.states:
             keys = np.array(sorted(f.states))
             cols[f.name] = pa.array(rng.choice(keys, n).astype(f.numpy_type))
