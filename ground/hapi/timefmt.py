@@ -19,7 +19,7 @@ TIME_LENGTH = 30
 
 _DATE = r"(?P<year>\d{4})(?:-(?P<doy>\d{3})|-(?P<month>\d{2})(?:-(?P<day>\d{2}))?)?"
 _TIME = r"(?:T(?P<hour>\d{2})(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<frac>\d{0,9}))?)?)?)?"
-_PATTERN = re.compile(_DATE + _TIME + r"Z?")
+_PATTERN = re.compile(_DATE + _TIME + r"Z?", re.ASCII)
 
 
 def parse_hapi_time(text: str) -> int:
