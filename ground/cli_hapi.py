@@ -11,6 +11,9 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ground.hapi.app import ServerConfig, create_app
+    from ground.hapi.process_memory import bound_server_memory
+
+    bound_server_memory()
 
     archive = Path(args.archive)
     if not archive.is_dir():

@@ -10,7 +10,9 @@ from __future__ import annotations
 import email.utils
 import html
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -47,7 +49,8 @@ class ServerConfig:
     server: ServerInfo = field(default_factory=ServerInfo)
     dictionary: Dictionary = field(default_factory=lambda: DICTIONARY)
     max_request_days: float | None = None  # larger data requests get 1408; None: no limit
-    batch_rows: int = 65_536
+    batch_rows: int = 32_768  # records per encoded chunk: bounds memory per request in flight
+    encode_threads: int = field(default_factory=lambda: os.cpu_count() or 2)  # shared by all requests
     clock: Callable[[], float] = time.time
 
 
@@ -88,6 +91,7 @@ def create_app(config: ServerConfig) -> Starlette:
     datasets = datasets_from_dictionary(config.dictionary)
     catalog = Catalog(Path(config.archive), datasets, config.server, config.clock)
     counters = ScanCounters()
+    encoder_pool = ThreadPoolExecutor(max_workers=config.encode_threads, thread_name_prefix="hapi-encode")
 
     def check_archive() -> None:
         if not catalog.root.is_dir():
@@ -141,7 +145,7 @@ def create_app(config: ServerConfig) -> Starlette:
             raise HapiError(1408, f"at most {config.max_request_days:g} days per request")
         in_range = [p for p in parts if req.start_ns - 86_400 * NS_PER_S < p.day_ns < req.stop_ns]
         stream = await run_in_threadpool(open_stream, req, catalog, config.dictionary, in_range, counters,
-                                         config.batch_rows)
+                                         config.batch_rows, encoder_pool)
         headers = {**_http_date(last_modified(in_range)),
                    "X-HAPI-Status": f"{stream.code} {MESSAGES[stream.code]}"}
         return StreamingResponse(stream.chunks, media_type=MEDIA_TYPES[req.format], headers=headers)

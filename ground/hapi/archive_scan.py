@@ -161,17 +161,33 @@ def scan(root: Path, packet: str, schema: pa.Schema, start_ns: int, stop_ns: int
             except (pa.ArrowException, OSError, ValueError) as exc:
                 counters.record(path, exc)
         for cluster in _clusters(pieces):
-            tables = []
-            for piece in cluster:
-                try:
-                    tables.append(piece.fragment.to_table(schema=schema, columns=cols, filter=flt))
-                except (pa.ArrowException, OSError, ValueError) as exc:
-                    counters.record(Path(piece.fragment.path), exc)
-            tables = [t for t in tables if t.num_rows]
-            if not tables:
-                continue
-            table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-            times = table.column("time").cast(pa.int64()).to_numpy()
-            if len(times) > 1 and not bool(np.all(times[1:] >= times[:-1])):
-                table = table.take(pc.sort_indices(table.column("time")))
-            yield from table.combine_chunks().to_batches(max_chunksize=batch_rows)
+            yield from _read_cluster(cluster, schema, cols, flt, counters, batch_rows)
+
+
+def _is_sorted(times: pa.ChunkedArray | pa.Array) -> bool:
+    t = times.cast(pa.int64()).to_numpy()
+    return len(t) < 2 or bool(np.all(t[1:] >= t[:-1]))
+
+
+def _read_cluster(cluster: list[_Piece], schema: pa.Schema, cols: list[str], flt: ds.Expression,
+                  counters: ScanCounters, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """A lone row group already in time order (the normal case) streams in batches; anything
+    else (overlapping or unsorted row groups) is read together and sorted."""
+    try:
+        if len(cluster) == 1:
+            frag = cluster[0].fragment
+            if _is_sorted(frag.to_table(schema=schema, columns=["time"], filter=flt, use_threads=False).column("time")):
+                yield from frag.to_batches(schema=schema, columns=cols, filter=flt, batch_size=batch_rows,
+                                            batch_readahead=1, fragment_readahead=0, use_threads=False)
+                return
+        tables = [p.fragment.to_table(schema=schema, columns=cols, filter=flt) for p in cluster]
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        counters.record(Path(cluster[0].fragment.path), exc)
+        return
+    tables = [t for t in tables if t.num_rows]
+    if not tables:
+        return
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    if not _is_sorted(table.column("time")):
+        table = table.take(pc.sort_indices(table.column("time")))
+    yield from table.combine_chunks().to_batches(max_chunksize=batch_rows)

@@ -4,8 +4,10 @@ cluster of the scan), so a year-long request runs in the memory of a day's row g
 from __future__ import annotations
 
 import json
+from collections import deque
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 import pyarrow as pa
 
@@ -27,15 +29,43 @@ class DataStream:
     chunks: Iterator[bytes]
 
 
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+def ordered_map(fn: Callable[[T], U], items: Iterator[T], executor: Executor | None, depth: int) -> Iterator[U]:
+    """``map(fn, items)`` with up to ``depth`` items in flight on ``executor`` (the pyarrow and
+    numpy kernels release the GIL, so batches encode on both cores while the previous one is
+    being sent); results keep their order and memory stays bounded by ``depth`` batches."""
+    if executor is None or depth <= 1:
+        yield from map(fn, items)
+        return
+    pending: deque[Future[U]] = deque()
+    try:
+        for item in items:
+            pending.append(executor.submit(fn, item))
+            if len(pending) >= depth:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for f in pending:
+            f.cancel()
+
+
 def encoded_batches(req: DataRequest, catalog: Catalog, dictionary: Dictionary, parts: list[DayPartition],
-                    counters: ScanCounters, batch_rows: int) -> Iterator[bytes]:
+                    counters: ScanCounters, batch_rows: int, executor: Executor | None = None,
+                    depth: int = 2) -> Iterator[bytes]:
     schema: pa.Schema = arrow_schema(dictionary.telemetry[req.dataset.packet])
     columns = sorted({c for p in req.parameters for c in p.sources})
     encode = ENCODERS[req.format]
-    for batch in scan(catalog.root, req.dataset.packet, schema, req.start_ns, req.stop_ns, columns, counters,
-                      batch_rows, parts):
-        if batch.num_rows:
-            yield encode(req.parameters, [p.compute(batch) for p in req.parameters])
+
+    def encode_batch(batch: pa.RecordBatch) -> bytes:
+        return encode(req.parameters, [p.compute(batch) for p in req.parameters])
+
+    batches = (b for b in scan(catalog.root, req.dataset.packet, schema, req.start_ns, req.stop_ns, columns,
+                               counters, batch_rows, parts) if b.num_rows)
+    yield from ordered_map(encode_batch, batches, executor, depth)
 
 
 def header_bytes(req: DataRequest, catalog: Catalog, parts: list[DayPartition], code: int) -> bytes:
@@ -48,8 +78,8 @@ def header_bytes(req: DataRequest, catalog: Catalog, parts: list[DayPartition], 
 
 
 def open_stream(req: DataRequest, catalog: Catalog, dictionary: Dictionary, parts: list[DayPartition],
-                counters: ScanCounters, batch_rows: int = 65_536) -> DataStream:
-    body = encoded_batches(req, catalog, dictionary, parts, counters, batch_rows)
+                counters: ScanCounters, batch_rows: int = 65_536, executor: Executor | None = None) -> DataStream:
+    body = encoded_batches(req, catalog, dictionary, parts, counters, batch_rows, executor)
     first = next(body, None)
     code = 1200 if first is not None else 1201
 
