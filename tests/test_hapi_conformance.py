@@ -80,7 +80,7 @@ def test_the_schema_check_can_fail(client, validators):
 
 def test_catalog_has_one_dataset_per_fixed_size_packet_and_depth_all_embeds_info(client):
     ids = [e["id"] for e in client.get("/hapi/catalog").json()["catalog"]]
-    expected = [p.name for p in DICTIONARY.telemetry.values() if not p.is_variable]
+    expected = [p.name for p in DICTIONARY.telemetry.values() if not p.is_variable] + ["PASSES"]
     assert ids == expected and "FILE_PDU" not in ids
     full = client.get("/hapi/catalog?depth=all").json()["catalog"]
     for entry in full:
@@ -403,3 +403,41 @@ def test_an_unreadable_segment_is_skipped_counted_and_good_data_still_served(tmp
     assert r.status_code == 200 and len(r.text.splitlines()) == 100
     assert c.get("/hapi/x_status").json()["unreadableFiles"] == 1
     os.remove(path.parent / "bad.parquet")
+
+
+# ---------------------------------------------------------------- derived product: passes
+
+def _events(rows: list[tuple[float, str, int]]) -> pa.Table:
+    """An EVENT table from (seconds after 2026-08-01, event name, arg0)."""
+    ev = DICTIONARY.telemetry["EVENT"]
+    t0 = np.datetime64("2026-08-01T00:00:00", "ns").astype(np.int64)
+    table = synthetic_table(ev, t0 + np.array([int(r[0] * 1e9) for r in rows], dtype=np.int64))
+    ids = pa.array([DICTIONARY.events[r[1]].event_id for r in rows], type=pa.uint16())
+    table = table.set_column(table.schema.get_field_index("event_id"), "event_id", ids)
+    return table.set_column(table.schema.get_field_index("arg0"), "arg0", pa.array([r[2] for r in rows], pa.int32()))
+
+
+def test_passes_are_derived_from_events(tmp_path, validators):
+    write_segment(tmp_path, DICTIONARY.telemetry["EVENT"], _events([
+        (10, "PASS_STARTED", 120), (12, "PING", 1), (15, "LOCK_ACQUIRED", 2500), (20, "LOCK_ACQUIRED", 100),
+        (100, "LASER_SAFED", 10), (160, "PASS_ENDED", 140000),
+        (3600, "PASS_STARTED", 90), (3800, "PASS_ENDED", 0),
+        (7200, "PASS_STARTED", 60), (7210, "LASER_SAFED", 1),
+    ]), "events")
+    c = TestClient(create_app(ServerConfig(tmp_path)))
+    info = c.get("/hapi/info?dataset=PASSES").json()
+    validators["info"].validate(info)
+
+    def passes(start, stop):
+        return c.get(f"/hapi/data?dataset=PASSES&start={start}&stop={stop}&format=json").json()["data"]
+    rows = passes("2026-08-01", "2026-08-02")
+    assert rows == [
+        ["2026-08-01T00:00:10.000000000Z", "2026-08-01T00:02:40.000000000Z", 150.0, 120, 5000, 140000, 1],
+        ["2026-08-01T01:00:00.000000000Z", "2026-08-01T01:03:20.000000000Z", 200.0, 90, -1, 0, 0],
+        ["2026-08-01T02:00:00.000000000Z", "0000-01-01T00:00:00.000000000Z", None, 60, -1, -1, 1],
+    ]
+    # a pass that starts in the range is complete even if it ends after stop; one that started before is not listed
+    assert passes("2026-08-01T00:00:05Z", "2026-08-01T00:01Z") == rows[:1]
+    assert passes("2026-08-01T00:00:11Z", "2026-08-01T01:30Z") == rows[1:2]
+    csv_text = c.get("/hapi/data?dataset=PASSES&start=2026-08-01&stop=2026-08-02").text
+    assert csv_text.splitlines()[2].split(",")[2] == "NaN"

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ground.hapi.archive_scan import ScanCounters, last_modified
 from ground.hapi.datasets import datasets_from_dictionary
 from ground.hapi.encoders import MEDIA_TYPES
-from ground.hapi.errors import MESSAGES, HapiError
+from ground.hapi.errors import HAPI_VERSION, MESSAGES, HapiError, status
 from ground.hapi.metadata import Catalog, ServerInfo
 from ground.hapi.query import CATALOG_PARAMS, DATA_PARAMS, INFO_PARAMS, data_request, depth_all, info_request, \
     single_values
@@ -129,7 +129,7 @@ def create_app(config: ServerConfig) -> Starlette:
         ds, params = info_request(q, datasets)
         check_archive()
         parts = await run_in_threadpool(catalog.partitions, ds)
-        body = {**catalog.info_response(ds, params), **catalog.info(ds, params, parts)}
+        body = {"HAPI": HAPI_VERSION, "status": status(1200), **catalog.info(ds, params, parts)}
         return json_response(body, _http_date(last_modified(parts)))
 
     async def data(request: Request) -> Response:
@@ -143,7 +143,8 @@ def create_app(config: ServerConfig) -> Starlette:
         if config.max_request_days is not None and \
                 req.stop_ns - req.start_ns > config.max_request_days * 86_400 * NS_PER_S:
             raise HapiError(1408, f"at most {config.max_request_days:g} days per request")
-        in_range = [p for p in parts if req.start_ns - 86_400 * NS_PER_S < p.day_ns < req.stop_ns]
+        reach = req.stop_ns + req.dataset.lookahead_ns
+        in_range = [p for p in parts if req.start_ns - 86_400 * NS_PER_S < p.day_ns < reach]
         stream = await run_in_threadpool(open_stream, req, catalog, config.dictionary, in_range, counters,
                                          config.batch_rows, encoder_pool)
         headers = {**_http_date(last_modified(in_range)),

@@ -21,7 +21,7 @@ How the dictionary's richer types appear in HAPI (the conventions this server do
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -72,6 +72,11 @@ class Dataset:
     description: str
     parameters: tuple[Parameter, ...]
     cadence: str | None = None
+    # Derived products: ``derive(archive_batches, start_ns, stop_ns)`` turns the packet's batches
+    # (columns ``derive_columns``, scanned to ``lookahead_ns`` past stop) into the parameters' batches.
+    derive: Callable[[Iterator[pa.RecordBatch], int, int], Iterator[pa.RecordBatch]] | None = None
+    derive_columns: tuple[str, ...] = ()
+    lookahead_ns: int = 0
     _by_name: dict[str, Parameter] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -239,4 +244,9 @@ def packet_dataset(p: TelemetryPacket, dictionary: Dictionary) -> Dataset:
 
 def datasets_from_dictionary(dictionary: Dictionary) -> dict[str, Dataset]:
     """Every fixed-size telemetry packet of the dictionary as a HAPI dataset, by id."""
-    return {p.name: packet_dataset(p, dictionary) for p in dictionary.telemetry.values() if not p.is_variable}
+    from ground.hapi.passes import passes_dataset
+
+    out = {p.name: packet_dataset(p, dictionary) for p in dictionary.telemetry.values() if not p.is_variable}
+    if "EVENT" in dictionary.telemetry and "PASS_STARTED" in dictionary.events:
+        out["PASSES"] = passes_dataset(dictionary)
+    return out

@@ -63,8 +63,14 @@ def encoded_batches(req: DataRequest, catalog: Catalog, dictionary: Dictionary, 
     def encode_batch(batch: pa.RecordBatch) -> bytes:
         return encode(req.parameters, [p.compute(batch) for p in req.parameters])
 
-    batches = (b for b in scan(catalog.root, req.dataset.packet, schema, req.start_ns, req.stop_ns, columns,
-                               counters, batch_rows, parts) if b.num_rows)
+    ds = req.dataset
+    if ds.derive is None:
+        batches = (b for b in scan(catalog.root, ds.packet, schema, req.start_ns, req.stop_ns, columns, counters,
+                                   batch_rows, parts) if b.num_rows)
+    else:
+        source = scan(catalog.root, ds.packet, schema, req.start_ns, req.stop_ns + ds.lookahead_ns,
+                      list(ds.derive_columns), counters, batch_rows, parts)
+        batches = (b for b in ds.derive(source, req.start_ns, req.stop_ns) if b.num_rows)
     yield from ordered_map(encode_batch, batches, executor, depth)
 
 
