@@ -50,3 +50,8 @@ docs: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info native/*.so
+
+# ---- HAPI data services ----
+.PHONY: hapi-memory
+hapi-memory: install  ## server peak RSS while streaming a year of housekeeping (slow: minutes)
+	nice $(PY) scripts/hapi_memory.py --days 365
