@@ -38,7 +38,8 @@ def _strings(v: np.ndarray) -> pa.Array:
     """Fixed-width NUL-padded bytes -> Arrow strings without the padding."""
     width = v.dtype.itemsize
     arr = pa.array(v, type=pa.binary(width)).cast(pa.binary())
-    if width and bool(np.any(v.view(np.uint8).reshape(len(v), width)[:, -1] == 0)) if len(v) else False:
+    padded = len(v) > 0 and bool((v.view(np.uint8).reshape(len(v), width)[:, -1] == 0).any())
+    if padded:
         arr = pc.replace_substring_regex(arr, "\\x00+$", "")
     return arr.cast(pa.string())
 

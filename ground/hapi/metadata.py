@@ -67,9 +67,6 @@ class Catalog:
             body["note"] = "No data archived yet"
         return body
 
-    def info_response(self, ds: Dataset, params: list[Parameter]) -> dict:
-        return {"HAPI": HAPI_VERSION, "status": status(1200), **self.info(ds, params)}
-
     def about(self) -> dict:
         return {"HAPI": HAPI_VERSION, "status": status(1200), "id": self.server.id, "title": self.server.title,
                 "contact": self.server.contact, "description": self.server.description}
