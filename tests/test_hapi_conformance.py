@@ -191,8 +191,11 @@ def test_internal_failures_are_1500_and_a_missing_archive_is_1501(archive, tmp_p
 
 def test_only_get_and_head(client):
     assert client.post("/hapi/capabilities").status_code == 405
-    head = client.head(f"{H}&{T}")
+    head, get = client.head(f"{H}&{T}"), client.get(f"{H}&{T}")
     assert head.status_code == 200 and head.content == b""
+    assert head.headers["last-modified"] == get.headers["last-modified"]
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert client.head("/hapi/data?dataset=NOPE").status_code == 404
 
 
 # ---------------------------------------------------------------- HTTP behaviour

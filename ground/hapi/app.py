@@ -149,6 +149,9 @@ def create_app(config: ServerConfig) -> Starlette:
                                          config.batch_rows, encoder_pool)
         headers = {**_http_date(last_modified(in_range)),
                    "X-HAPI-Status": f"{stream.code} {MESSAGES[stream.code]}"}
+        if request.method == "HEAD":  # same status and headers as GET, without encoding the range
+            stream.chunks.close()
+            return Response(None, media_type=MEDIA_TYPES[req.format], headers=headers)
         return StreamingResponse(stream.chunks, media_type=MEDIA_TYPES[req.format], headers=headers)
 
     async def x_status(request: Request) -> Response:

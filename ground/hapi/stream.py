@@ -7,7 +7,7 @@ import json
 from collections import deque
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, Generator, Iterator, TypeVar
 
 import pyarrow as pa
 
@@ -26,7 +26,7 @@ class DataStream:
     headers go out), then the rest lazily."""
 
     code: int
-    chunks: Iterator[bytes]
+    chunks: Generator[bytes, None, None]
 
 
 T = TypeVar("T")
@@ -89,7 +89,7 @@ def open_stream(req: DataRequest, catalog: Catalog, dictionary: Dictionary, part
     first = next(body, None)
     code = 1200 if first is not None else 1201
 
-    def chunks() -> Iterator[bytes]:
+    def chunks() -> Generator[bytes, None, None]:
         if req.format == "json":
             info = {"HAPI": HAPI_VERSION, "status": status(code),
                     **catalog.info(req.dataset, req.parameters, parts), "format": "json"}
