@@ -74,3 +74,12 @@ def test_no_query_string_makes_the_server_fail(client, items, endpoint):
     assert r.status_code in (200, 400, 404)
     if r.status_code != 200 or endpoint != "data":
         assert r.json()["status"]["code"] in range(1200, 1500)
+
+
+def test_the_client_reads_every_time_form_a_server_may_send():
+    from ground.hapi.client import hapi_times_to_ns
+
+    ymd = np.array([b"2026-03-01T01:02:03.500Z", b"2026-03-02T00:00:00.000Z"])
+    doy = np.array(["2026-060T01:02:03.500Z", "2026-061T00:00:00.000Z"])
+    assert hapi_times_to_ns(ymd).tolist() == hapi_times_to_ns(doy).tolist() == [
+        parse_hapi_time("2026-03-01T01:02:03.5Z"), parse_hapi_time("2026-03-02")]

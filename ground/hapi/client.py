@@ -83,11 +83,9 @@ def to_table(fetched: Fetched) -> pa.Table:
     for p in params[1:]:
         values = fetched.data[p["name"]]
         if p["type"] in ("string", "isotime"):
-            arr = pa.array([v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-                            for v in values.reshape(len(values), -1)[:, 0]] if values.ndim > 1 else
-                           [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values],
-                           pa.string())
-        elif values.ndim > 1:
+            flat = np.char.decode(values, "utf-8") if values.dtype.kind == "S" else values.astype(str)
+            values = flat
+        if values.ndim > 1:  # array parameters: one fixed-size list per record
             width = int(np.prod(values.shape[1:]))
             arr = pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), width)
         else:
