@@ -58,7 +58,9 @@ def _csv_column(p: Parameter, v: np.ndarray) -> pa.Array:
         return s
     s = _numbers(v)
     if p.type == "double":
-        s = pc.if_else(pa.array(np.isnan(v)), "NaN", s)
+        nan = np.isnan(v)
+        if nan.any():
+            s = pc.if_else(pa.array(nan), "NaN", s)
     return s
 
 
@@ -71,7 +73,9 @@ def _json_column(p: Parameter, v: np.ndarray) -> pa.Array:
         return pc.binary_join_element_wise('"', s, '"', "")
     s = _numbers(v)
     if p.type == "double":
-        s = pc.if_else(pa.array(~np.isfinite(v)), "null", s)
+        bad = ~np.isfinite(v)
+        if bad.any():
+            s = pc.if_else(pa.array(bad), "null", s)
     return s
 
 
@@ -80,15 +84,16 @@ def _joined_bytes(rows: pa.Array) -> bytes:
     if len(rows) == 0:
         return b""
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32)[rows.offset:rows.offset + len(rows) + 1]
-    return rows.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
+    start, stop = int(offsets[0]), int(offsets[-1])
+    return rows.buffers()[2].slice(start, stop - start).to_pybytes()
 
 
 def encode_csv(params: Sequence[Parameter], values: Sequence[np.ndarray]) -> bytes:
     if not values or len(values[0]) == 0:
         return b""
     cols = [_csv_column(p, v) for p, v in zip(params, values)]
-    rows = pc.binary_join_element_wise(*cols, ",") if len(cols) > 1 else cols[0]
-    return _joined_bytes(pc.binary_join_element_wise(rows, "", "\n"))
+    cols[-1] = pc.binary_join_element_wise(cols[-1], "\n", "")  # the line end rides on the last column
+    return _joined_bytes(pc.binary_join_element_wise(*cols, ",") if len(cols) > 1 else cols[0])
 
 
 def encode_json(params: Sequence[Parameter], values: Sequence[np.ndarray]) -> bytes:
