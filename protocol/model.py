@@ -74,7 +74,7 @@ class Field:
     def numpy_type(self) -> str:
         if self.is_bytes:
             return f"V{self.size}"
-        return {"B": "u1", "b": "i1", "H": "u2", "h": "i2", "I": "u4", "i": "i4", "L": "u4", "l": "i4",
+        return {"B": "u1", "b": "i1", "H": "u2", "h": "i2", "I": "u4", "i": "i4",
                 "Q": "u8", "q": "i8", "f": "f4", "d": "f8", "e": "f2"}[self.fmt]
 
     def construct(self) -> cs.Construct:
@@ -128,7 +128,7 @@ class Field:
 
 
 def _int_bounds(fmt: str) -> tuple[int, int]:
-    bits = {"B": 8, "b": 8, "H": 16, "h": 16, "I": 32, "i": 32, "L": 32, "l": 32, "Q": 64, "q": 64}[fmt]
+    bits = {"B": 8, "b": 8, "H": 16, "h": 16, "I": 32, "i": 32, "Q": 64, "q": 64}[fmt]
     if fmt.isupper():
         return 0, (1 << bits) - 1
     return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
