@@ -57,3 +57,57 @@ def packet_dir(root: Path | str, packet_name: str) -> Path:
 def day_dir(root: Path | str, packet_name: str, day: str) -> Path:
     """``day`` is an ISO date (YYYY-MM-DD, UTC)."""
     return packet_dir(root, packet_name) / f"date={day}"
+
+
+# ---- segments (added by the ground ingest; readers use live_segments) ----
+# A Parquet file is named by the raw-log byte range it was decoded from:
+#     seg-<start:016d>-<end:016d>.parquet
+# Re-decoding the same range after a crash rewrites the same name (idempotent). Compaction
+# merges small segments into one whose range covers theirs; until the small ones are deleted,
+# a segment whose range lies inside another's is superseded and must be skipped by readers.
+SEGMENT_PREFIX = "seg-"
+SEGMENT_SUFFIX = ".parquet"
+
+
+def segment_name(start: int, end: int) -> str:
+    return f"{SEGMENT_PREFIX}{start:016d}-{end:016d}{SEGMENT_SUFFIX}"
+
+
+def segment_range(path: Path | str) -> tuple[int, int] | None:
+    """(start, end) raw-log offsets of a segment file, or None when the name is not a segment."""
+    name = Path(path).name
+    if not (name.startswith(SEGMENT_PREFIX) and name.endswith(SEGMENT_SUFFIX)):
+        return None
+    body = name[len(SEGMENT_PREFIX):-len(SEGMENT_SUFFIX)]
+    a, _, b = body.partition("-")
+    if not (a.isdigit() and b.isdigit()):
+        return None
+    return int(a), int(b)
+
+
+def live_segments(directory: Path | str) -> list[Path]:
+    """The segment files of one day directory that readers should read, in raw-log order."""
+    segs = []
+    for p in Path(directory).glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}"):
+        r = segment_range(p)
+        if r is not None:
+            segs.append((r, p))
+    live: list[Path] = []
+    cover_end = -1
+    # Start ascending, end descending: the widest range comes first; what it covers is skipped.
+    segs.sort(key=lambda rp: (rp[0][0], -rp[0][1]))
+    for (a, b), p in segs:
+        if b <= cover_end:
+            continue
+        live.append(p)
+        cover_end = max(cover_end, b)
+    return live
+
+
+def day_dirs(root: Path | str, packet_name: str) -> list[tuple[str, Path]]:
+    """(YYYY-MM-DD, directory) of every day partition of one packet, in date order."""
+    base = packet_dir(root, packet_name)
+    if not base.exists():
+        return []
+    out = [(p.name[5:], p) for p in base.iterdir() if p.is_dir() and p.name.startswith("date=")]
+    return sorted(out)

@@ -49,9 +49,13 @@ static inline void count_seq(opals_deframe_stats *st, uint32_t apid, uint32_t se
     st->apid_bytes[apid] += len;
     int32_t last = st->last_seq[apid];
     if (last >= 0) {
+        /* Modulo 2^14 the count cannot tell a long gap from a late or repeated packet: a jump of
+         * half the range or more is taken as a repeat/reorder (no loss), as in opals_seq_gap. */
         uint32_t gap = (seq - (uint32_t)last - 1) & 0x3FFF;
-        st->seq_gaps += gap;
-        st->apid_gaps[apid] += gap;
+        if (gap < (uint32_t)OPALS_SEQ_HALF) {
+            st->seq_gaps += gap;
+            st->apid_gaps[apid] += gap;
+        }
     }
     st->last_seq[apid] = (int32_t)seq;
 }
@@ -112,6 +116,7 @@ size_t opals_deframe(const uint8_t *buf, size_t len, int final, uint32_t max_len
 static inline int decode_one(const uint8_t *pk, uint32_t plen, opals_layout *layouts,
                              const int16_t *apid_index, opals_batch_stats *st) {
     uint32_t apid = ((uint32_t)(pk[0] & 0x07) << 8) | pk[1];
+    if ((pk[0] >> 4) != 0x0) { st->bad_header++; return 0; } /* version 0, telemetry (type 0) only */
     int16_t li = apid_index[apid];
     if (li < 0) { st->unknown_apid++; return 0; }
     opals_layout *L = &layouts[li];

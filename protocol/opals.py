@@ -264,3 +264,47 @@ for ev in (
           ("reason", "apid"), {"reason": REASONS}),
 ):
     D.add_event(ev)
+
+# ---- flight/sim ----
+# Onboard time-tagged sequence (the pass plan) and the end-of-pass tracking summary.
+from construct import Bytes as _Bytes  # noqa: E402
+
+TIMETAG_ARGS_LEN = 32
+D.add_command(Command(
+    "TIMETAG", 0x50,
+    (
+        Field("tai", Float64b, "s", "Execution time, TAI seconds since 1958", valid_range=(0, 2**32)),
+        Field("opcode", Int16ub, description="Opcode of the embedded command"),
+        Field("args", _Bytes(TIMETAG_ARGS_LEN), description="Embedded command arguments (wire form, zero padded)"),
+    ),
+    description="Store a command in the onboard sequence to run at a TAI time; validated on upload and on execution."))
+D.add_command(Command("SEQ_CLEAR", 0x51, description="Drop every command waiting in the onboard sequence."))
+
+PASS_SUMMARY = D.add_telemetry(TelemetryPacket(
+    "PASS_SUMMARY", 0x027,
+    description="Beacon tracking performance of the last pass, measured onboard (sent once at pass end).",
+    fields=(
+        Field("acquisition_ms", Int32sb, "ms", "Beacon visible to lock (-1: never locked)"),
+        Field("lock_fraction", Float32b, "", "Fraction of tracking frames with lock after acquisition"),
+        Field("err_mean", Float32b, "urad", "Mean radial pointing error while locked"),
+        Field("err_rms", Float32b, "urad", "RMS radial pointing error while locked"),
+        Field("err_3sigma", Float32b, "urad", "Three times the RMS radial error while locked",
+              limits=Limits(yellow=(0, 140), red=(0, 300))),
+        Field("err_max", Float32b, "urad", "Largest radial pointing error while locked"),
+        Field("samples", Int32ub, description="Locked frames in the statistics"),
+        Field("emit_s", Float32b, "s", "Laser emission time during the pass"),
+    ),
+))
+
+for ev in (
+    Event("SEQ_STORED", 40, _E.ACTIVITY_LO, "Sequence: opcode {opcode} stored for {tai_s} s, {count} waiting",
+          ("opcode", "tai_s", "count")),
+    Event("SEQ_EXECUTED", 41, _E.ACTIVITY_LO, "Sequence: opcode {opcode} run {late_ms} ms after its time",
+          ("opcode", "late_ms")),
+    Event("SEQ_REJECTED", 42, _E.WARNING_LO, "Sequence: opcode {opcode} rejected: {reason}", ("opcode", "reason"),
+          {"reason": REASONS}),
+    Event("SEQ_CLEARED", 43, _E.ACTIVITY_LO, "Sequence cleared, {count} dropped", ("count",)),
+    Event("PASS_SUMMARY", 44, _E.ACTIVITY_HI, "Pass: acquisition {acq_ms} ms, 3-sigma {err3_urad} urad, {samples} samples",
+          ("acq_ms", "err3_urad", "samples")),
+):
+    D.add_event(ev)

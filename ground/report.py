@@ -1,0 +1,239 @@
+"""The pass report, built from the archive alone: out/<pass>/report.html with PNG plots.
+
+Gimbal az/el against the field-of-regard bounds, pointing error against the 140 urad
+requirement, the laser state with every inhibit over time, link statistics (packets per APID,
+sequence gaps), and the files received with their verification. Everything is read back from
+the Parquet archive, so a report can be regenerated for any archived pass.
+"""
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ground.archive import Archive  # noqa: E402
+from protocol.opals import AZ_RANGE_DEG, EL_RANGE_DEG, LASER_STATES, SAFETY_BITS, TRACK_STATES  # noqa: E402
+
+POINTING_REQUIREMENT_URAD = 140.0
+LOCKED = next(k for k, v in TRACK_STATES.items() if v == "LOCKED")
+EMITTING = next(k for k, v in LASER_STATES.items() if v == "EMITTING")
+
+
+@dataclass
+class ApidCompleteness:
+    packet: str
+    received: int
+    first_seq: int | None
+    gaps: int          # packets missing between the first and the last received, by sequence count
+    duplicates: int
+
+
+@dataclass
+class PassStats:
+    start_tai: float | None = None
+    end_tai: float | None = None
+    tracking_samples: int = 0
+    locked_samples: int = 0
+    err_locked_p50: float | None = None
+    err_locked_max: float | None = None
+    err_locked_3sigma: float | None = None
+    within_requirement: float | None = None   # fraction of locked samples with err <= 140 urad
+    emitting_s: float = 0.0
+    emitting_unauthorised_samples: int = 0    # SAFETY says emitting without armed+locked+pointing ok
+    az_range: tuple[float, float] | None = None
+    el_range: tuple[float, float] | None = None
+    completeness: list[ApidCompleteness] = field(default_factory=list)
+
+
+def completeness(archive: Archive) -> list[ApidCompleteness]:
+    """Per packet: how many were archived, and how many are missing or doubled by sequence count."""
+    out = []
+    for name in archive.dictionary.telemetry:
+        t = archive.query(name, columns=[])
+        if t.num_rows == 0:
+            continue
+        seq = t.column("seq").to_numpy().astype(np.int64)
+        tai = t.column("tai").to_numpy()
+        # Order by time; a 14-bit counter wraps, so count steps modulo 16384.
+        step = np.diff(seq) % 16384
+        gaps = int(np.sum(np.where(step > 0, step - 1, 0)))
+        dups = int(np.sum((step == 0) & (np.diff(tai) == 0)))
+        out.append(ApidCompleteness(name, t.num_rows, int(seq[0]), gaps, dups))
+    return out
+
+
+def pass_stats(archive: Archive) -> PassStats:
+    st = PassStats()
+    tr = archive.query_numpy("TRACKING", columns=["track_state", "az", "el", "err_total"])
+    if len(tr["tai"]):
+        st.start_tai, st.end_tai = float(tr["tai"][0]), float(tr["tai"][-1])
+        st.tracking_samples = len(tr["tai"])
+        locked = tr["track_state"] == LOCKED
+        st.locked_samples = int(locked.sum())
+        if locked.any():
+            e = tr["err_total"][locked].astype(np.float64)
+            st.err_locked_p50 = float(np.median(e))
+            st.err_locked_max = float(e.max())
+            st.err_locked_3sigma = float(3 * np.sqrt(np.mean(e ** 2)))
+            st.within_requirement = float(np.mean(e <= POINTING_REQUIREMENT_URAD))
+        st.az_range = (float(tr["az"].min()), float(tr["az"].max()))
+        st.el_range = (float(tr["el"].min()), float(tr["el"].max()))
+    sf = archive.query_numpy("SAFETY", columns=["status_word", "laser_state"])
+    if len(sf["tai"]) > 1:
+        word = sf["status_word"].astype(np.int64)
+        emitting = ((word >> SAFETY_BITS["laser_emitting"]) & 1).astype(bool) | (sf["laser_state"] == EMITTING)
+        dt = np.diff(sf["tai"], append=sf["tai"][-1])
+        st.emitting_s = float(dt[emitting].sum())
+        authorised = np.ones(len(word), bool)
+        for b in ("sw_armed", "track_locked", "sw_pointing_ok"):
+            authorised &= ((word >> SAFETY_BITS[b]) & 1).astype(bool)
+        st.emitting_unauthorised_samples = int(np.sum(emitting & ~authorised))
+    st.completeness = completeness(archive)
+    return st
+
+
+def _time_axis(tai: np.ndarray, t0: float) -> np.ndarray:
+    return tai - t0
+
+
+def plot_gimbal(archive: Archive, path: Path, t0: float) -> None:
+    d = archive.query_numpy("TRACKING", columns=["az", "el", "az_cmd", "el_cmd"])
+    fig, axes = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True)
+    x = _time_axis(d["tai"], t0)
+    for ax, key, lim in ((axes[0], "az", AZ_RANGE_DEG), (axes[1], "el", EL_RANGE_DEG)):
+        ax.plot(x, d[key], lw=1, label=f"{key} measured")
+        ax.plot(x, d[f"{key}_cmd"], lw=0.8, ls="--", label=f"{key} commanded")
+        for v in lim:
+            ax.axhline(v, color="red", lw=1)
+        ax.axhspan(lim[0], lim[1], color="green", alpha=0.05, label="field of regard")
+        ax.set_ylabel(f"{key} (deg from nadir)")
+        ax.legend(loc="upper right", fontsize=7)
+    axes[1].set_xlabel("s since the first tracking sample")
+    fig.suptitle("Gimbal pointing against the derated field of regard")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def plot_pointing(archive: Archive, path: Path, t0: float) -> None:
+    d = archive.query_numpy("TRACKING", columns=["err_total", "track_state"])
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    x = _time_axis(d["tai"], t0)
+    locked = d["track_state"] == LOCKED
+    ax.plot(x[locked], d["err_total"][locked], ".", ms=2, label="locked")
+    ax.axhline(POINTING_REQUIREMENT_URAD, color="red", lw=1, label="140 urad requirement")
+    ax.set_yscale("log")
+    ax.set_ylabel("pointing error (urad)")
+    ax.set_xlabel("s since the first tracking sample")
+    ax.legend(loc="upper right", fontsize=7)
+    ax.set_title("Beacon pointing error while locked")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def plot_laser(archive: Archive, path: Path, t0: float) -> None:
+    d = archive.query_numpy("SAFETY", columns=["status_word", "laser_state"])
+    fig, ax = plt.subplots(figsize=(9, 5))
+    x = _time_axis(d["tai"], t0)
+    word = d["status_word"].astype(np.int64)
+    names = list(SAFETY_BITS)
+    for i, name in enumerate(names):
+        bit = (word >> SAFETY_BITS[name]) & 1
+        ax.step(x, i + 0.8 * bit, where="post", lw=1)
+    ax.step(x, len(names) + 0.2 * d["laser_state"], where="post", lw=1.5, color="black")
+    ax.set_yticks(list(range(len(names))) + [len(names)])
+    ax.set_yticklabels(names + ["laser state (0 OFF .. 3 EMITTING)"], fontsize=7)
+    ax.set_xlabel("s since the first tracking sample")
+    ax.set_title("Laser state and every inhibit (raised = set)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def plot_link(archive: Archive, path: Path, t0: float) -> None:
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    for name in archive.dictionary.telemetry:
+        t = archive.query(name, columns=[])
+        if t.num_rows < 2:
+            continue
+        x = _time_axis(t.column("tai").to_numpy(), t0)
+        bins = np.arange(np.floor(x.min()), np.ceil(x.max()) + 10, 10)
+        counts, edges = np.histogram(x, bins=bins)
+        ax.step(edges[:-1], counts / 10.0, where="post", label=name, lw=1)
+    ax.set_ylabel("packets/s (10 s bins)")
+    ax.set_xlabel("s since the first tracking sample")
+    ax.set_yscale("symlog")
+    ax.legend(loc="upper right", fontsize=7, ncol=2)
+    ax.set_title("Telemetry received per packet type")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def file_table(archive: Archive, received: list[Any]) -> list[dict[str, Any]]:
+    """Received files against the payload's FILE_DIRECTORY (size and CRC-32 of the original)."""
+    directory: dict[str, dict] = {}
+    d = archive.query_numpy("FILE_DIRECTORY", columns=["file_id", "size", "crc32", "kind"])
+    for i in range(len(d["tai"])):
+        directory[int(d["file_id"][i])] = {"size": int(d["size"][i]), "crc32": int(d["crc32"][i])}
+    by_crc = {(v["size"], v["crc32"]) for v in directory.values()}
+    rows = []
+    for f in received:
+        matches = (f.size, f.crc32) in by_crc
+        rows.append({"name": f.name, "size": f.size, "crc32": f"{f.crc32:08x}", "cfdp": f.condition,
+                     "cfdp_ok": f.ok, "matches_directory": matches})
+    return rows
+
+
+def write_report(archive: Archive, out_dir: Path | str, title: str, received_files: list[Any] = (),
+                 extra: dict[str, Any] | None = None) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    st = pass_stats(archive)
+    t0 = st.start_tai or 0.0
+    plots = {"gimbal.png": plot_gimbal, "pointing.png": plot_pointing, "laser.png": plot_laser, "link.png": plot_link}
+    for name, fn in plots.items():
+        fn(archive, out / name, t0)
+    files = file_table(archive, list(received_files))
+    summary = {"title": title, "stats": asdict(st), "files": files, **(extra or {})}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(_fmt(v))}</td></tr>"
+                   for k, v in asdict(st).items() if k != "completeness")
+    comp = "".join(f"<tr><td>{c.packet}</td><td>{c.received}</td><td>{c.first_seq}</td><td>{c.gaps}</td>"
+                   f"<td>{c.duplicates}</td></tr>" for c in st.completeness)
+    ftab = "".join(f"<tr><td>{html.escape(f['name'])}</td><td>{f['size']}</td><td>{f['crc32']}</td>"
+                   f"<td>{f['cfdp']}</td><td>{'yes' if f['matches_directory'] else 'NO'}</td></tr>" for f in files)
+    ex = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_fmt(v))}</td></tr>"
+                 for k, v in (extra or {}).items())
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;max-width:1000px;margin:auto}}td,th{{border:1px solid #ccc;padding:2px 6px}}
+table{{border-collapse:collapse;margin:8px 0}}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<h2>Summary</h2><table>{rows}{ex}</table>
+<h2>Gimbal</h2><img src="gimbal.png">
+<h2>Pointing error</h2><img src="pointing.png">
+<h2>Laser and inhibits</h2><img src="laser.png">
+<h2>Link</h2><img src="link.png">
+<table><tr><th>packet</th><th>archived</th><th>first seq</th><th>missing (by seq)</th><th>duplicates</th></tr>{comp}</table>
+<h2>Files</h2><table><tr><th>file</th><th>bytes</th><th>CRC-32</th><th>CFDP</th><th>matches FILE_DIRECTORY</th></tr>{ftab}</table>
+</body></html>"""
+    path = out / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, tuple):
+        return "(" + ", ".join(_fmt(x) for x in v) + ")"
+    return str(v)

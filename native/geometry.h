@@ -1,0 +1,17 @@
+/* Look-angle kernel: the per-sample frame algebra after SGP4 (see protocol/geometry/look.py,
+ * whose numpy code is the reference this kernel is held to). */
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    double station_ecef[3];  /* km */
+    double enu[9];           /* rows: east, north, up (Earth-fixed unit vectors) */
+    double earth_rate;       /* rad/s */
+    double j2_coeff;         /* -1.5 * J2 * mu * Re^2 (km^5/s^2) */
+} opals_look_params;
+
+void opals_look_angles(size_t n, const double *r, const double *v, const double *theta,
+                       const opals_look_params *p,
+                       double *az, double *el, double *range_km, double *elevation, double *azimuth,
+                       uint8_t *north, uint8_t *northern_sky, double *az_rate, double *el_rate, double *angular_rate,
+                       double *station_rate);
