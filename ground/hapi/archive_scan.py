@@ -7,8 +7,10 @@ groups whose statistics miss the range are never read). Row groups are merged in
 first timestamp; row groups whose time ranges overlap are read together and sorted, so memory is
 bounded by one row group (or one cluster of overlapping ones), never by the request.
 
-Writers must create segments atomically (write ``.name.tmp``, then rename): names starting with
-``.`` or ``_`` are ignored. A file that cannot be read is skipped and counted, so one bad segment
+Writers must create segments atomically (write a temporary name, then rename): only names ending
+in ``.parquet`` and not starting with ``.`` or ``_`` are read, and of the ingest's segments
+(``seg-<start>-<end>.parquet``) only the live ones: a segment superseded by a compaction that
+covers its range is skipped, so nothing is served twice. A file that cannot be read is skipped and counted, so one bad segment
 never hides the good ones.
 """
 from __future__ import annotations
@@ -27,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from ground.archive_layout import packet_dir
+from ground.archive_layout import live_segments, packet_dir, segment_range
 from ground.hapi.timefmt import NS_PER_DAY
 
 log = logging.getLogger(__name__)
@@ -58,11 +60,15 @@ class DayPartition:
 
 
 def _segment_files(day_dir: Path) -> tuple[Path, ...]:
+    """The ingest's live segments (a segment superseded by a compacted one is skipped, per
+    ``archive_layout.live_segments``) plus any other visible Parquet file (imports, tools)."""
     try:
         names = sorted(os.listdir(day_dir))
     except OSError:
         return ()
-    return tuple(day_dir / n for n in names if n.endswith(".parquet") and not n.startswith((".", "_")))
+    others = [day_dir / n for n in names
+              if n.endswith(".parquet") and not n.startswith((".", "_")) and segment_range(n) is None]
+    return tuple(live_segments(day_dir)) + tuple(others)
 
 
 def list_partitions(root: Path, packet: str) -> list[DayPartition]:
