@@ -103,6 +103,8 @@ def test_info_carries_units_descriptions_states_and_bits_from_the_dictionary(cli
     assert params["mode_name"]["type"] == "string" and params["mode_name"]["length"] == len("HEALTH_CHECK")
     assert params["uptime"]["type"] == "double"  # u32 does not fit a HAPI integer
     assert info["cadence"] == "PT1S" and info["startDate"] == DAY0 and info["stopDate"] == "2026-03-03T00:00:00Z"
+    sample = client.get(f"{H}&start={info['sampleStartDate']}&stop={info['sampleStopDate']}&parameters=seq")
+    assert len(sample.text.splitlines()) == 3600  # the advertised sample holds data
     safety = {p["name"] for p in client.get("/hapi/info?dataset=SAFETY").json()["parameters"]}
     assert {f"status_word_{b}" for b in DICTIONARY.telemetry["SAFETY"].field("status_word").bits} <= safety
     events = {p["name"] for p in client.get("/hapi/info?dataset=EVENT").json()["parameters"]}

@@ -65,6 +65,10 @@ class Catalog:
             body["cadence"] = ds.cadence
         if rng.empty:
             body["note"] = "No data archived yet"
+        else:  # a manageable sample for clients and verifiers: the first hour of the newest day
+            newest = rng.stop_ns - NS_PER_DAY
+            body["sampleStartDate"] = format_day(newest)
+            body["sampleStopDate"] = format_day(newest).replace("T00:", "T01:")
         return body
 
     def about(self) -> dict:
