@@ -20,6 +20,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from ground.hapi.datasets import datasets_from_dictionary  # noqa: E402
+from ground.hapi.encoders import ENCODERS  # noqa: E402
 from ground.hapi.synthetic_archive import synthetic_table, write_segment  # noqa: E402
 from ground.hapi.timefmt import format_times  # noqa: E402
 from hapi_helpers import live_server  # noqa: E402
@@ -66,6 +68,19 @@ def _report(benchmark, size: int, records: int = RECORDS) -> None:
 def test_hapi_server_day_over_loopback(benchmark, server, fmt):
     size = benchmark.pedantic(_fetch, args=(server, fmt), rounds=3, iterations=1, warmup_rounds=1)
     _report(benchmark, size)
+
+
+@pytest.mark.parametrize("fmt", ["binary", "csv", "json"])
+def test_ours_encode_in_process(benchmark, day_table, fmt):
+    """The server's compute + encode of the day, single-threaded, without scan or HTTP: the
+    like-for-like figure against the in-process peers below."""
+    params = list(datasets_from_dictionary(DICTIONARY)["HOUSEKEEPING"].parameters)
+    batches = day_table.to_batches(max_chunksize=32_768)
+    encode = ENCODERS[fmt]
+
+    def run() -> int:
+        return sum(len(encode(params, [p.compute(b) for p in params])) for b in batches)
+    _report(benchmark, benchmark.pedantic(run, rounds=3, iterations=1))
 
 
 def _hapi_table(table: pa.Table) -> pa.Table:
