@@ -49,7 +49,7 @@ class ServerConfig:
     server: ServerInfo = field(default_factory=ServerInfo)
     dictionary: Dictionary = field(default_factory=lambda: DICTIONARY)
     max_request_days: float | None = None  # larger data requests get 1408; None: no limit
-    batch_rows: int = 32_768  # records per encoded chunk: bounds memory per request in flight
+    batch_rows: int = 16_384  # records per encoded chunk: bounds memory per request in flight
     encode_threads: int = field(default_factory=lambda: os.cpu_count() or 2)  # shared by all requests
     clock: Callable[[], float] = time.time
 
