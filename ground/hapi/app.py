@@ -150,11 +150,12 @@ def create_app(config: ServerConfig) -> Starlette:
         headers = {**_http_date(last_modified(in_range)),
                    "X-HAPI-Status": f"{stream.code} {MESSAGES[stream.code]}"}
         if request.method == "HEAD":  # same status and headers as GET, without encoding the range
-            stream.chunks.close()
+            stream.close()
             return Response(None, media_type=MEDIA_TYPES[req.format], headers=headers)
         return StreamingResponse(stream.chunks, media_type=MEDIA_TYPES[req.format], headers=headers)
 
     async def x_status(request: Request) -> Response:
+        single_values(request.query_params.multi_items(), set())
         return json_response({"unreadableFiles": counters.unreadable_files, "lastError": counters.last_error})
 
     async def unknown(request: Request) -> Response:

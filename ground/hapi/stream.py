@@ -27,6 +27,12 @@ class DataStream:
 
     code: int
     chunks: Generator[bytes, None, None]
+    body: Generator[bytes, None, None]
+
+    def close(self) -> None:
+        """Stop early (HEAD, or the client went away): release the scan and pending encodes."""
+        self.chunks.close()
+        self.body.close()
 
 
 T = TypeVar("T")
@@ -55,7 +61,7 @@ def ordered_map(fn: Callable[[T], U], items: Iterator[T], executor: Executor | N
 
 def encoded_batches(req: DataRequest, catalog: Catalog, dictionary: Dictionary, parts: list[DayPartition],
                     counters: ScanCounters, batch_rows: int, executor: Executor | None = None,
-                    depth: int = 2) -> Iterator[bytes]:
+                    depth: int = 2) -> Generator[bytes, None, None]:
     schema: pa.Schema = arrow_schema(dictionary.telemetry[req.dataset.packet])
     columns = sorted({c for p in req.parameters for c in p.sources})
     encode = ENCODERS[req.format]
@@ -105,4 +111,4 @@ def open_stream(req: DataRequest, catalog: Catalog, dictionary: Dictionary, part
             yield first
             yield from body
 
-    return DataStream(code, chunks())
+    return DataStream(code, chunks(), body)
