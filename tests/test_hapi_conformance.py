@@ -446,3 +446,30 @@ def test_passes_are_derived_from_events(tmp_path, validators):
     assert passes("2026-08-01T00:00:11Z", "2026-08-01T01:30Z") == rows[1:2]
     csv_text = c.get("/hapi/data?dataset=PASSES&start=2026-08-01&stop=2026-08-02").text
     assert csv_text.splitlines()[2].split(",")[2] == "NaN"
+
+
+def test_a_long_request_is_streamed_day_by_day_not_loaded(tmp_path, monkeypatch):
+    """The response starts before later days are even opened, and each chunk is one bounded batch."""
+    import ground.hapi.archive_scan as scan_module
+    from ground.hapi.synthetic_archive import write_days
+
+    write_days(tmp_path, DICTIONARY.telemetry["HOUSEKEEPING"], "2026-09-01", 5, 0.5)
+    opened: list[str] = []
+    real = scan_module._pieces
+
+    def spy(path, schema, flt):
+        opened.append(path.parent.name)
+        return real(path, schema, flt)
+
+    monkeypatch.setattr(scan_module, "_pieces", spy)
+    c = TestClient(create_app(ServerConfig(tmp_path, batch_rows=1000, encode_threads=1)))
+    with c.stream("GET", "/hapi/data?dataset=HOUSEKEEPING&start=2026-09-01&stop=2026-09-06&format=binary",
+                  headers={"Accept-Encoding": "identity"}) as r:
+        chunks = r.iter_raw()
+        first = next(chunks)
+        assert opened == ["date=2026-09-01"]
+        sizes = [len(first)] + [len(c) for c in chunks]
+    assert opened == [f"date=2026-09-0{d}" for d in range(1, 6)]
+    record = 30 + sum(8 if p["type"] == "double" else 4 if p["type"] == "integer" else p.get("length", 0)
+                      for p in c.get("/hapi/info?dataset=HOUSEKEEPING").json()["parameters"][1:])
+    assert sum(sizes) == 5 * 43_200 * record and max(sizes) <= 1000 * record
