@@ -28,22 +28,27 @@ def _get(args: argparse.Namespace) -> int:
     from ground.hapi import client
 
     try:
-        fetched = client.fetch(args.url, args.dataset, args.start, args.stop, args.parameters or "", args.format)
+        client.windows(args.start, args.stop, args.chunk_days)
+        file_sink = client.FileSink(Path(args.output)) if args.output else None
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    archive = Path(args.archive)
+
+    def to_archive(table, start: str, stop: str) -> None:
+        client.write_archive(table, archive, args.url, args.dataset, start, stop)
+
+    try:
+        total = client.import_range(args.url, args.dataset, args.start, args.stop, file_sink or to_archive,
+                                    args.parameters or "", args.format, args.chunk_days)
     except Exception as exc:  # hapiclient raises bare Exceptions for HTTP and HAPI errors
         print(f"HAPI request failed: {exc}", file=sys.stderr)
         return 1
-    table = client.to_table(fetched)
-    if args.output:
-        try:
-            client.write_file(table, Path(args.output))
-        except ValueError as exc:
-            print(str(exc), file=sys.stderr)
-            return 2
-        print(f"{table.num_rows} records -> {args.output}")
-    else:
-        written = client.write_archive(table, Path(args.archive), args.url, args.dataset, args.start, args.stop)
-        print(f"{table.num_rows} records -> {len(written)} segment(s) under "
-              f"{Path(args.archive) / 'parquet' / 'imported' / client.server_name(args.url)}")
+    finally:
+        if file_sink is not None:
+            file_sink.close()
+    where = args.output or archive / "parquet" / "imported" / client.server_name(args.url) / client.safe_name(args.dataset)
+    print(f"{total} records -> {where}")
     return 0
 
 
@@ -64,6 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     get.add_argument("stop")
     get.add_argument("--parameters", default="", help="comma-separated parameter names (default: all)")
     get.add_argument("--format", choices=("binary", "csv"), default="binary", help="transfer format")
+    get.add_argument("--chunk-days", type=float, default=1.0, help="request window (bounds memory; default 1 day)")
     where = get.add_mutually_exclusive_group()
     where.add_argument("--archive", default="archive", help="archive root (default: ./archive)")
     where.add_argument("-o", "--output", help="write a .csv or .parquet file instead")

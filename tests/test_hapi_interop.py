@@ -94,9 +94,10 @@ def test_hapi_get_imports_another_servers_data_into_the_archive_layout(server, a
 
 
 def test_hapi_get_writes_csv_and_parquet_files(server, archive, tmp_path):
-    for name in ("acks.csv", "acks.parquet"):
+    for name, chunk in (("acks.csv", "1"), ("acks.parquet", "0.25")):  # one window; four windows
         out = tmp_path / name
-        done = _cli("hapi", "get", server, "COMMAND_ACK", "2026-03-01", "2026-03-02", "--format", "csv", "-o", str(out))
+        done = _cli("hapi", "get", server, "COMMAND_ACK", "2026-03-01", "2026-03-02", "--format", "csv",
+                    "--chunk-days", chunk, "-o", str(out))
         assert done.returncode == 0, done.stderr
         table = pacsv.read_csv(out) if name.endswith(".csv") else pq.read_table(out)
         expected = _expected(archive, "COMMAND_ACK", "2026-03-01", "2026-03-02")

@@ -83,3 +83,15 @@ def test_the_client_reads_every_time_form_a_server_may_send():
     doy = np.array(["2026-060T01:02:03.500Z", "2026-061T00:00:00.000Z"])
     assert hapi_times_to_ns(ymd).tolist() == hapi_times_to_ns(doy).tolist() == [
         parse_hapi_time("2026-03-01T01:02:03.5Z"), parse_hapi_time("2026-03-02")]
+
+
+def test_import_windows_cut_at_midnights_and_keep_the_callers_edges():
+    from ground.hapi.client import windows
+
+    assert windows("2026-03-01T12Z", "2026-03-03T06:00Z") == [
+        ("2026-03-01T12Z", "2026-03-02T00:00:00Z"), ("2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z"),
+        ("2026-03-03T00:00:00Z", "2026-03-03T06:00Z")]
+    assert windows("2026-060", "2026-061") == [("2026-060", "2026-061")]
+    assert len(windows("2026-01-01", "2027-01-01", 7)) == 53
+    with pytest.raises(ValueError):
+        windows("2026-03-02", "2026-03-01")

@@ -9,13 +9,18 @@ from the primary time parameter), ``tai`` (TAI seconds since 1958, leap seconds 
 column per HAPI parameter (array parameters as fixed-size lists) carrying ``units`` and
 ``description`` field metadata; there is no ``seq``. The segment is named after the request, so
 importing the same range again replaces it rather than duplicating it.
+
+A long range is fetched in windows of ``chunk_days`` (cut at UTC midnights), each written before
+the next is requested, so an import of a year holds one window in memory, not the year.
 """
 from __future__ import annotations
 
+import os
 import re
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +28,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ground.archive_layout import PARQUET_DIR
+from ground.hapi.timefmt import format_day, parse_hapi_time
 from protocol.time_codes import EPOCH_1958_TO_1970, tai_minus_utc_at_utc
 
 NS_PER_DAY = 86_400 * 1_000_000_000
@@ -100,8 +106,6 @@ def to_table(fetched: Fetched) -> pa.Table:
 
 def write_archive(table: pa.Table, archive: Path, url: str, dataset: str, start: str, stop: str) -> list[Path]:
     """One segment per UTC day under ``parquet/imported/<server>/<dataset>`` (atomic writes)."""
-    import os
-
     base = Path(archive) / PARQUET_DIR / "imported" / server_name(url) / safe_name(dataset)
     segment = safe_name(f"hapi-{start}-{stop}")
     ns = table.column("time").cast(pa.int64()).to_numpy()
@@ -127,3 +131,66 @@ def write_file(table: pa.Table, path: Path) -> None:
         pacsv.write_csv(table, path)
     else:
         raise ValueError(f"output must end in .csv or .parquet, not {suffix or 'nothing'}")
+
+
+def windows(start: str, stop: str, chunk_days: float = 1.0) -> list[tuple[str, str]]:
+    """[start, stop) cut at UTC midnights every ``chunk_days``; the outer edges keep the caller's
+    spelling. Raises ValueError for a malformed time or an empty range."""
+    lo, hi = parse_hapi_time(start), parse_hapi_time(stop)
+    if lo >= hi:
+        raise ValueError("start must be before stop")
+    step = max(1, int(chunk_days * NS_PER_DAY))
+    edges: list[tuple[int, str]] = [(lo, start)]
+    t = (lo // NS_PER_DAY) * NS_PER_DAY + step
+    while t < hi:
+        edges.append((t, format_day(t) if t % NS_PER_DAY == 0 else _iso(t)))
+        t += step
+    edges.append((hi, stop))
+    return [(a[1], b[1]) for a, b in zip(edges, edges[1:])]
+
+
+def _iso(ns: int) -> str:
+    from ground.hapi.timefmt import format_iso
+    return format_iso(ns)
+
+
+@dataclass
+class FileSink:
+    """Appends window after window to one CSV or Parquet file (by suffix)."""
+
+    path: Path
+    _writer: object | None = field(default=None, init=False)
+    _empty: pa.Table | None = field(default=None, init=False)
+    _schema: pa.Schema | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.suffix = Path(self.path).suffix.lower()
+        if self.suffix not in (".csv", ".parquet"):
+            raise ValueError(f"output must end in .csv or .parquet, not {self.suffix or 'nothing'}")
+
+    def __call__(self, table: pa.Table, start: str, stop: str) -> None:
+        if table.num_rows == 0:
+            self._empty = self._empty or table
+            return
+        if self._writer is None:
+            self._schema = table.schema
+            self._writer = (pq.ParquetWriter(self.path, table.schema) if self.suffix == ".parquet"
+                            else pacsv.CSVWriter(self.path, table.schema))
+        self._writer.write_table(table.cast(self._schema))  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()  # type: ignore[attr-defined]
+        elif self._empty is not None:
+            write_file(self._empty, Path(self.path))
+
+
+def import_range(url: str, dataset: str, start: str, stop: str, sink: Callable[[pa.Table, str, str], None],
+                 parameters: str = "", fmt: str = "binary", chunk_days: float = 1.0) -> int:
+    """Fetch [start, stop) window by window into ``sink``; returns the number of records."""
+    total = 0
+    for a, b in windows(start, stop, chunk_days):
+        table = to_table(fetch(url, dataset, a, b, parameters, fmt))
+        sink(table, a, b)
+        total += table.num_rows
+    return total
