@@ -99,6 +99,8 @@ def test_info_carries_units_descriptions_states_and_bits_from_the_dictionary(cli
     assert params["temp_laser"]["units"] == field.units == "degC"
     assert params["temp_laser"]["description"] == field.description
     assert params["temp_laser"]["type"] == "double"
+    assert (params["temp_laser"]["x_yellowLimits"], params["temp_laser"]["x_redLimits"]) == ([0, 40], [-10, 50])
+    assert params["temp_laser"]["x_validRange"] == list(field.valid_range)
     assert "6=TRACK" in params["mode"]["description"] and params["mode"]["type"] == "integer"
     assert params["mode_name"]["type"] == "string" and params["mode_name"]["length"] == len("HEALTH_CHECK")
     assert params["uptime"]["type"] == "double"  # u32 does not fit a HAPI integer

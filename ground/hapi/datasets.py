@@ -15,6 +15,8 @@ How the dictionary's richer types appear in HAPI (the conventions this server do
   named bit, ``<field>_<bit>``;
 * fixed-length byte fields are lowercase hex strings; variable-length fields (FILE_PDU) have no
   HAPI representation, so that packet is not a dataset;
+* a field's valid range and yellow/red limits are ``x_validRange``, ``x_yellowLimits`` and
+  ``x_redLimits`` (``[low, high]``) on its parameter;
 * EVENT adds ``event_name`` and ``message``: the event's name and its message rendered with the
   dictionary's format and argument states (rendered once per distinct event, not per row).
 """
@@ -48,6 +50,7 @@ class Parameter:
     description: str = ""
     fill: str | None = None
     length: int | None = None
+    extra: tuple[tuple[str, object], ...] = ()  # x_ keys (dictionary facts HAPI has no name for)
 
     def metadata(self) -> dict:
         meta: dict = {"name": self.name, "type": self.type, "units": self.units, "fill": self.fill}
@@ -55,6 +58,7 @@ class Parameter:
             meta["length"] = self.length
         if self.description:
             meta["description"] = self.description
+        meta.update(self.extra)
         return meta
 
     @property
@@ -169,7 +173,15 @@ def field_parameters(f: Field) -> list[Parameter]:
     kind = "integer" if f.numpy_type in _INTEGER_TYPES else "double"
     dtype = "<i4" if kind == "integer" else "<f8"
     description = _state_description(f) if f.states else _bits_description(f) if f.bits else f.description
-    params = [Parameter(f.name, kind, _numeric(f.name, dtype), (f.name,), units, description, _fill(f))]
+    extra: list[tuple[str, object]] = []
+    if f.valid_range:
+        extra.append(("x_validRange", list(f.valid_range)))
+    if f.limits and f.limits.yellow:
+        extra.append(("x_yellowLimits", list(f.limits.yellow)))
+    if f.limits and f.limits.red:
+        extra.append(("x_redLimits", list(f.limits.red)))
+    params = [Parameter(f.name, kind, _numeric(f.name, dtype), (f.name,), units, description, _fill(f),
+                        extra=tuple(extra))]
     if f.states:
         table = _names_table(f.states)
         params.append(Parameter(f"{f.name}_name", "string", _lookup(f.name, table), (f.name,), None,
