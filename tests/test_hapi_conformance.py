@@ -475,3 +475,20 @@ def test_a_long_request_is_streamed_day_by_day_not_loaded(tmp_path, monkeypatch)
     record = 30 + sum(8 if p["type"] == "double" else 4 if p["type"] == "integer" else p.get("length", 0)
                       for p in c.get("/hapi/info?dataset=HOUSEKEEPING").json()["parameters"][1:])
     assert sum(sizes) == 5 * 43_200 * record and max(sizes) <= 1000 * record
+
+
+def test_a_column_older_segments_lack_is_served_as_fill_never_as_zero(tmp_path):
+    hk = DICTIONARY.telemetry["HOUSEKEEPING"]
+    t0 = np.datetime64("2026-10-01T00:00:00", "ns").astype(np.int64)
+    old = synthetic_table(hk, t0 + np.arange(3) * 10**9).drop_columns(["mode", "uptime"])
+    path = write_segment(tmp_path, hk, synthetic_table(hk, t0 + (3 + np.arange(2)) * 10**9), "new")
+    import pyarrow.parquet as pq
+    pq.write_table(old, path.parent / "old.parquet")
+    c = TestClient(create_app(ServerConfig(tmp_path)))
+    info = c.get("/hapi/info?dataset=HOUSEKEEPING&parameters=mode,mode_name,uptime").json()
+    fills = [p["fill"] for p in info["parameters"][1:]]
+    assert fills == ["-2147483648", "UNDEFINED", "NaN"]
+    rows = list(csv.reader(io.StringIO(c.get(
+        "/hapi/data?dataset=HOUSEKEEPING&start=2026-10-01&stop=2026-10-02&parameters=mode,mode_name,uptime").text)))
+    assert [r[1:] for r in rows[:3]] == [fills] * 3
+    assert all(r[1] != "-2147483648" and r[2] != "UNDEFINED" and r[3] != "NaN" for r in rows[3:]) and len(rows) == 5

@@ -33,6 +33,7 @@ from protocol.model import Field, TelemetryPacket
 from protocol.registry import Dictionary
 
 UNDEFINED = "UNDEFINED"
+INT_FILL = -2_147_483_648  # for integer values the archive lacks (a column older segments do not have)
 _INTEGER_TYPES = {"u1", "i1", "u2", "i2", "i4"}
 
 # A parameter's values for one Arrow record batch, as a numpy array in the parameter's HAPI
@@ -92,11 +93,12 @@ class Dataset:
 
 # ---------------------------------------------------------------- per-batch value computations
 
-def _column(batch: pa.RecordBatch, name: str) -> np.ndarray:
+def _column(batch: pa.RecordBatch, name: str, missing: int = -1) -> np.ndarray:
+    """An integer column as int64, a missing value (null) as ``missing``."""
     col = batch.column(name)
     if col.null_count:
-        col = col.fill_null(0)
-    return col.to_numpy(zero_copy_only=False)
+        col = col.cast(pa.int64()).fill_null(missing)
+    return col.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
 
 def _time(batch: pa.RecordBatch) -> np.ndarray:
@@ -105,18 +107,21 @@ def _time(batch: pa.RecordBatch) -> np.ndarray:
 
 
 def _numeric(name: str, dtype: str) -> Compute:
+    """A column as int32/float64; nulls (missing values) become the declared fill, never 0."""
     def compute(batch: pa.RecordBatch) -> np.ndarray:
         col = batch.column(name)
-        if col.null_count and dtype == "<f8":
-            return col.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
-        return _column(batch, name).astype(dtype, copy=False)
+        if col.null_count:
+            if dtype == "<f8":
+                return col.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
+            return col.cast(pa.int64()).fill_null(INT_FILL).to_numpy(zero_copy_only=False).astype(dtype)
+        return col.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
     return compute
 
 
 def _lookup(name: str, table: np.ndarray) -> Compute:
     """Values -> names through a dense lookup table (the last entry is the UNDEFINED name)."""
     def compute(batch: pa.RecordBatch) -> np.ndarray:
-        raw = _column(batch, name).astype(np.int64)
+        raw = _column(batch, name)
         idx = np.where((raw >= 0) & (raw < len(table) - 1), raw, len(table) - 1)
         return table[idx]
     return compute
@@ -124,7 +129,8 @@ def _lookup(name: str, table: np.ndarray) -> Compute:
 
 def _bit(name: str, bit: int) -> Compute:
     def compute(batch: pa.RecordBatch) -> np.ndarray:
-        return ((_column(batch, name).astype(np.int64) >> bit) & 1).astype("<i4")
+        raw = _column(batch, name)
+        return np.where(raw >= 0, (raw >> bit) & 1, INT_FILL).astype("<i4")
     return compute
 
 
@@ -160,8 +166,11 @@ def _bits_description(f: Field) -> str:
     return f"{f.description}. Bits: {bits}" if f.description else f"Bits: {bits}"
 
 
-def _fill(f: Field) -> str | None:
-    return None if f.fill is None else repr(f.fill) if isinstance(f.fill, float) else str(f.fill)
+def _fill(f: Field, kind: str) -> str:
+    """The dictionary's fill, else the one the server writes for a missing value."""
+    if f.fill is not None:
+        return repr(float(f.fill)) if kind == "double" else str(int(f.fill))
+    return "NaN" if kind == "double" else str(INT_FILL)
 
 
 def field_parameters(f: Field) -> list[Parameter]:
@@ -180,7 +189,7 @@ def field_parameters(f: Field) -> list[Parameter]:
         extra.append(("x_yellowLimits", list(f.limits.yellow)))
     if f.limits and f.limits.red:
         extra.append(("x_redLimits", list(f.limits.red)))
-    params = [Parameter(f.name, kind, _numeric(f.name, dtype), (f.name,), units, description, _fill(f),
+    params = [Parameter(f.name, kind, _numeric(f.name, dtype), (f.name,), units, description, _fill(f, kind),
                         extra=tuple(extra))]
     if f.states:
         table = _names_table(f.states)
@@ -189,7 +198,7 @@ def field_parameters(f: Field) -> list[Parameter]:
     if f.bits:
         for bit_name, bit in sorted(f.bits.items(), key=lambda kv: kv[1]):
             params.append(Parameter(f"{f.name}_{bit_name}", "integer", _bit(f.name, bit), (f.name,), None,
-                                    f"Bit {bit} of {f.name}: {bit_name} (1 = set)"))
+                                    f"Bit {bit} of {f.name}: {bit_name} (1 = set)", str(INT_FILL)))
     return params
 
 
