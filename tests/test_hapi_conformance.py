@@ -225,6 +225,23 @@ def test_last_modified_is_the_newest_segment(client, archive):
         assert stamp == int(newest)
 
 
+def test_if_modified_since_gives_304_until_a_new_segment_lands(tmp_path):
+    hk = DICTIONARY.telemetry["HOUSEKEEPING"]
+    t0 = np.datetime64("2026-11-01T00:00:00", "ns").astype(np.int64)
+    path = write_segment(tmp_path, hk, synthetic_table(hk, t0 + np.arange(10) * 10**9), "a")
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    c = TestClient(create_app(ServerConfig(tmp_path)))
+    url = "/hapi/data?dataset=HOUSEKEEPING&start=2026-11-01&stop=2026-11-02&parameters=seq"
+    stamp = c.get(url).headers["last-modified"]
+    for u in (url, "/hapi/info?dataset=HOUSEKEEPING"):
+        assert c.get(u, headers={"If-Modified-Since": stamp}).status_code == 304
+        assert c.get(u, headers={"If-Modified-Since": "Tue, 14 Nov 2023 22:13:19 GMT"}).status_code == 200
+        assert c.get(u, headers={"If-Modified-Since": "garbage"}).status_code == 200
+    write_segment(tmp_path, hk, synthetic_table(hk, t0 + (10 + np.arange(10)) * 10**9), "b")
+    r = c.get(url, headers={"If-Modified-Since": stamp})
+    assert r.status_code == 200 and len(r.text.splitlines()) == 20
+
+
 def test_gzip_when_asked_and_identical_content(client):
     url = f"{H}&start=2026-03-01T00Z&stop=2026-03-01T01Z"
     plain = client.get(url, headers={"Accept-Encoding": "identity"})

@@ -87,6 +87,18 @@ def _http_date(ts: float | None) -> dict[str, str]:
     return {"Last-Modified": email.utils.formatdate(ts, usegmt=True)} if ts is not None else {}
 
 
+def _not_modified(request: Request, ts: float | None) -> bool:
+    """``If-Modified-Since`` at or after the newest segment: a partner polling for live data
+    gets 304 until a new segment lands."""
+    since = request.headers.get("if-modified-since")
+    if ts is None or not since:
+        return False
+    try:
+        return int(ts) <= email.utils.parsedate_to_datetime(since).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return False
+
+
 def create_app(config: ServerConfig) -> Starlette:
     datasets = datasets_from_dictionary(config.dictionary)
     catalog = Catalog(Path(config.archive), datasets, config.server, config.clock)
@@ -129,8 +141,11 @@ def create_app(config: ServerConfig) -> Starlette:
         ds, params = info_request(q, datasets)
         check_archive()
         parts = await run_in_threadpool(catalog.partitions, ds)
+        modified = last_modified(parts)
+        if _not_modified(request, modified):
+            return Response(status_code=304, headers=_http_date(modified))
         body = {"HAPI": HAPI_VERSION, "status": status(1200), **catalog.info(ds, params, parts)}
-        return json_response(body, _http_date(last_modified(parts)))
+        return json_response(body, _http_date(modified))
 
     async def data(request: Request) -> Response:
         q = single_values(request.query_params.multi_items(), DATA_PARAMS)
@@ -145,9 +160,12 @@ def create_app(config: ServerConfig) -> Starlette:
             raise HapiError(1408, f"at most {config.max_request_days:g} days per request")
         reach = req.stop_ns + req.dataset.lookahead_ns
         in_range = [p for p in parts if req.start_ns - 86_400 * NS_PER_S < p.day_ns < reach]
+        modified = last_modified(in_range)
+        if _not_modified(request, modified):
+            return Response(status_code=304, headers=_http_date(modified))
         stream = await run_in_threadpool(open_stream, req, catalog, config.dictionary, in_range, counters,
                                          config.batch_rows, encoder_pool)
-        headers = {**_http_date(last_modified(in_range)),
+        headers = {**_http_date(modified),
                    "X-HAPI-Status": f"{stream.code} {MESSAGES[stream.code]}"}
         if request.method == "HEAD":  # same status and headers as GET, without encoding the range
             stream.close()
