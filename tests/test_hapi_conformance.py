@@ -509,3 +509,14 @@ def test_a_column_older_segments_lack_is_served_as_fill_never_as_zero(tmp_path):
         "/hapi/data?dataset=HOUSEKEEPING&start=2026-10-01&stop=2026-10-02&parameters=mode,mode_name,uptime").text)))
     assert [r[1:] for r in rows[:3]] == [fills] * 3
     assert all(r[1] != "-2147483648" and r[2] != "UNDEFINED" and r[3] != "NaN" for r in rows[3:]) and len(rows) == 5
+
+
+def test_a_derived_name_that_would_shadow_a_field_is_refused():
+    from construct import Int8ub
+
+    from ground.hapi.datasets import packet_dataset
+    from protocol.model import Field, TelemetryPacket
+
+    clash = TelemetryPacket("CLASH", 0x02F, (Field("mode", Int8ub, states={0: "A"}), Field("MODE_NAME", Int8ub)))
+    with pytest.raises(ValueError, match="clash"):
+        packet_dataset(clash, DICTIONARY)

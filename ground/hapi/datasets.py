@@ -85,6 +85,12 @@ class Dataset:
     _by_name: dict[str, Parameter] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        """HAPI parameter names are unique, even ignoring case (a derived ``<field>_name`` must
+        not shadow a dictionary field): refuse to build a dataset that breaks this."""
+        folded = [p.name.casefold() for p in self.parameters]
+        if len(set(folded)) != len(folded):
+            dupes = sorted({n for n in folded if folded.count(n) > 1})
+            raise ValueError(f"dataset {self.id}: parameter names clash: {dupes}")
         self._by_name.update({p.name: p for p in self.parameters})
 
     def parameter(self, name: str) -> Parameter | None:
