@@ -240,7 +240,7 @@ def event_parameters(dictionary: Dictionary) -> list[Parameter]:
         for eid, *values in uniq.tolist():
             ev = events.get(eid)
             text = ev.render(values) if ev else f"Unknown event {eid} {values}"
-            rendered.append(text.encode("utf-8")[:message_width])
+            rendered.append(text.encode("utf-8")[:message_width].decode("utf-8", "ignore").encode("utf-8"))
         return np.array(rendered, dtype=f"S{message_width}")[inverse.reshape(-1)]
 
     return [
