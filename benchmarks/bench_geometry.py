@@ -1,8 +1,9 @@
-"""Vectorised look angles (protocol.geometry) against skyfield on the same samples.
+"""Look-angle speed against skyfield on the same samples, and against our own numpy reference.
 
-Run: ``make bench`` or ``.venv/bin/pytest benchmarks/bench_geometry.py --benchmark-only``.
-Each benchmark records samples/s in ``extra_info``; the skyfield one also records the ratio of
-medians (ours / skyfield) measured in the same run.
+Every benchmark states ``extra_info`` in the convention of ``benchmarks/report.py``: ``items``
+per round and their ``unit``, ``role`` ("ours" or "peer"), and targets (``min_rate`` samples/s
+on ours, ``min_ratio`` on a peer). Run: ``make bench``, or
+``.venv/bin/pytest benchmarks/bench_geometry.py --benchmark-only -p no:xdist``.
 """
 from __future__ import annotations
 
@@ -10,12 +11,11 @@ import numpy as np
 import pytest
 
 from protocol.geometry import OCTL, Orbit, find_passes, load_tle, look_angles
+from protocol.geometry.look import look_angles_reference
 from protocol.geometry.timescale import JD_1958
 
-SAME_SAMPLES = 20_000  # skyfield needs ~2 s for these
+SAME_SAMPLES = 20_000  # skyfield needs about a second for these
 LARGE_SAMPLES = 500_000
-
-_medians: dict[str, float] = {}
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +27,20 @@ def _tai(orbit: Orbit, n: int) -> np.ndarray:
     return orbit.epoch_tai + np.linspace(0.0, 86400.0, n)
 
 
-def test_look_angles_ours_same_samples(benchmark, orbit):
-    tai = _tai(orbit, SAME_SAMPLES)
-    benchmark(look_angles, orbit, OCTL, tai)
-    _medians["ours"] = benchmark.stats["median"]
-    benchmark.extra_info["samples_per_s"] = SAME_SAMPLES / benchmark.stats["median"]
+def _info(benchmark, role: str, items: int, unit: str, **targets) -> None:
+    benchmark.extra_info.update(role=role, items=items, unit=unit, **targets)
 
 
-def test_look_angles_skyfield_same_samples(benchmark, orbit):
+# ---------------------------------------------------------------- same samples as skyfield
+@pytest.mark.benchmark(group="look angles, 20k samples over a day")
+def test_look_angles_ours(benchmark, orbit):
+    la = benchmark(look_angles, orbit, OCTL, _tai(orbit, SAME_SAMPLES))
+    assert len(la) == SAME_SAMPLES
+    _info(benchmark, "ours", SAME_SAMPLES, "samples", min_rate=500e3)
+
+
+@pytest.mark.benchmark(group="look angles, 20k samples over a day")
+def test_look_angles_skyfield(benchmark, orbit):
     from skyfield.api import EarthSatellite, load, wgs84
 
     ts = load.timescale(builtin=True)
@@ -43,43 +49,45 @@ def test_look_angles_skyfield_same_samples(benchmark, orbit):
     tai = _tai(orbit, SAME_SAMPLES)
     whole = np.floor(tai / 86400.0)
 
-    def fresh_times():  # a skyfield Time caches its rotation matrices: new one per round
+    def fresh_times():  # a skyfield Time caches its rotation matrices: a new one every round
         return (ts.tai_jd(JD_1958 + whole, (tai - whole * 86400.0) / 86400.0),), {}
 
     def skyfield_alt_az(t):
         return (sat - site).at(t).altaz()
 
-    skyfield_alt_az(fresh_times()[0][0])  # warm-up: first use loads skyfield's bundled tables
-    benchmark.pedantic(skyfield_alt_az, setup=fresh_times, rounds=5, iterations=1)
-    median = benchmark.stats["median"]
-    benchmark.extra_info["samples_per_s"] = SAME_SAMPLES / median
-    if "ours" in _medians:
-        benchmark.extra_info["speedup_ours_vs_skyfield"] = median / _medians["ours"]
+    skyfield_alt_az(fresh_times()[0][0])  # warm-up: the first call loads skyfield's bundled tables
+    alt, _, _ = benchmark.pedantic(skyfield_alt_az, setup=fresh_times, rounds=5, iterations=1)
+    assert len(alt.degrees) == SAME_SAMPLES
+    _info(benchmark, "peer", SAME_SAMPLES, "samples", min_ratio=20)
 
 
-def test_look_angles_ours_500k_samples(benchmark, orbit):
-    tai = _tai(orbit, LARGE_SAMPLES)
-    benchmark.pedantic(look_angles, args=(orbit, OCTL, tai), rounds=5, iterations=1)
-    benchmark.extra_info["samples_per_s"] = LARGE_SAMPLES / benchmark.stats["median"]
+# ---------------------------------------------------------------- half a million samples
+@pytest.mark.benchmark(group="look angles, 500k samples")
+def test_look_angles_ours_500k(benchmark, orbit):
+    benchmark.pedantic(look_angles, args=(orbit, OCTL, _tai(orbit, LARGE_SAMPLES)), rounds=5, iterations=1)
+    _info(benchmark, "ours", LARGE_SAMPLES, "samples", min_rate=500e3)
 
 
-def test_look_angles_numpy_reference_500k_samples(benchmark, orbit):
-    """The same algebra in numpy (the kernel's reference): the reason the C kernel exists."""
-    from protocol.geometry.look import look_angles_reference
-
-    tai = _tai(orbit, LARGE_SAMPLES)
-    benchmark.pedantic(look_angles_reference, args=(orbit, OCTL, tai), rounds=5, iterations=1)
-    benchmark.extra_info["samples_per_s"] = LARGE_SAMPLES / benchmark.stats["median"]
-
-
-def test_sgp4_only_500k_samples(benchmark, orbit):
-    """SGP4 alone: the floor under look_angles."""
-    tai = _tai(orbit, LARGE_SAMPLES)
-    benchmark.pedantic(orbit.state, args=(tai,), rounds=5, iterations=1)
-    benchmark.extra_info["samples_per_s"] = LARGE_SAMPLES / benchmark.stats["median"]
+@pytest.mark.benchmark(group="look angles, 500k samples")
+def test_look_angles_numpy_reference_500k(benchmark, orbit):
+    """The same algebra in numpy on SGP4 at every sample (the direct reference)."""
+    benchmark.pedantic(look_angles_reference, args=(orbit, OCTL, _tai(orbit, LARGE_SAMPLES)),
+                       kwargs={"interpolated": False}, rounds=5, iterations=1)
+    _info(benchmark, "peer", LARGE_SAMPLES, "samples")
 
 
+@pytest.mark.benchmark(group="look angles, 500k samples")
+def test_sgp4_every_sample_500k(benchmark, orbit):
+    """SGP4 alone at every sample (sgp4's array API): the floor look_angles had before it
+    interpolated between 20-s SGP4 nodes."""
+    benchmark.pedantic(orbit.state, args=(_tai(orbit, LARGE_SAMPLES),), rounds=5, iterations=1)
+    _info(benchmark, "peer", LARGE_SAMPLES, "samples", note="states only, no angles")
+
+
+# ---------------------------------------------------------------- pass search
+@pytest.mark.benchmark(group="find passes")
 def test_find_passes_one_week(benchmark, orbit):
     passes = benchmark.pedantic(find_passes, args=(orbit, OCTL, orbit.epoch_tai, orbit.epoch_tai + 7 * 86400.0),
                                 rounds=3, iterations=1)
     assert len(passes) >= 14
+    _info(benchmark, "ours", 7, "days")

@@ -18,6 +18,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from ground import archive_layout as layout
@@ -139,9 +140,12 @@ class Archive:
             d.mkdir(parents=True, exist_ok=True)
             self._write_file(d / layout.segment_name(start, end), part)
 
-    def _write_file(self, path: Path, table: pa.Table) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        pq.write_table(table, tmp, compression="zstd" if table.num_rows > 10000 else "snappy")
+    def _write_file(self, path: Path, table: pa.Table, compression: str = "snappy") -> None:
+        """Atomic: readers see the whole file or none. Live segments favour speed (snappy);
+        compacted ones, which stay for years, favour size (zstd)."""
+        # Hidden while being written: pyarrow.dataset readers skip names starting with ".".
+        tmp = path.with_name("." + path.name + ".tmp")
+        pq.write_table(table, tmp, compression=compression)
         if self.durable:
             fd = os.open(tmp, os.O_RDONLY)
             os.fsync(fd)
@@ -149,20 +153,29 @@ class Archive:
         os.replace(tmp, path)
         self.segments_written += 1
 
-    def compact(self, min_segments: int = 8) -> int:
-        """Merge the committed small segments of every day partition; returns files merged."""
+    def compact(self, min_segments: int = 8, small_bytes: int = 8 << 20) -> int:
+        """Merge the committed small segments of every day partition; returns files merged.
+
+        Size-tiered: only segments under ``small_bytes`` are merged, so a compaction never reads
+        more than about ``min_segments`` small files, whatever the day already holds (the RSS
+        of a day-long ingest stays flat). Merged files use lz4: fast to read for queries.
+        """
         merged = 0
         for pname in self.dictionary.telemetry:
             for _, d in layout.day_dirs(self.root, pname):
-                segs = [p for p in layout.live_segments(d) if layout.segment_range(p)[1] <= self.decoded]
+                segs = [p for p in layout.live_segments(d)
+                        if layout.segment_range(p)[1] <= self.decoded and p.stat().st_size < small_bytes]
                 if len(segs) < min_segments:
                     continue
                 ranges = [layout.segment_range(p) for p in segs]
                 table = pa.concat_tables([pq.read_table(p) for p in segs])
-                self._write_file(d / layout.segment_name(ranges[0][0], max(r[1] for r in ranges)), table)
+                self._write_file(d / layout.segment_name(ranges[0][0], max(r[1] for r in ranges)), table, "lz4")
                 for p in segs:
                     p.unlink()
                 merged += len(segs)
+                del table
+        if merged:
+            pa.default_memory_pool().release_unused()
         return merged
 
     def close(self) -> None:
@@ -178,17 +191,23 @@ class Archive:
         cols = None if columns is None else list(dict.fromkeys(["time", "tai", "seq", *columns]))
         lo_day = _iso_day(int(tai_to_unix(start_tai) // 86400)) if start_tai is not None else None
         hi_day = _iso_day(int(tai_to_unix(end_tai) // 86400)) if end_tai is not None else None
-        parts = []
+        files = []
         for day, d in layout.day_dirs(self.root, packet):
             if (lo_day and day < lo_day) or (hi_day and day > hi_day):
                 continue
-            for f in layout.live_segments(d):
-                parts.append(pq.read_table(f, columns=cols))
-        if not parts:
+            files += [str(f) for f in layout.live_segments(d)]
+        if not files:
             return schema.empty_table() if cols is None else pa.schema([schema.field(c) for c in cols]).empty_table()
-        t = pa.concat_tables(parts)
-        if start_tai is not None or end_tai is not None:
+        # One dataset over the segment files: they are read in parallel, columns pruned.
+        t = ds.dataset(files, schema=schema, format="parquet").to_table(columns=cols)
+        if t.num_rows and (start_tai is not None or end_tai is not None):
             tai = t.column("tai")
+            lo_hi = pc.min_max(tai).as_py()
+            inside = ((start_tai is None or lo_hi["min"] >= start_tai)
+                      and (end_tai is None or lo_hi["max"] < end_tai))
+        else:
+            inside = True
+        if not inside:
             mask = None
             if start_tai is not None:
                 mask = pc.greater_equal(tai, start_tai)

@@ -65,6 +65,8 @@ def day_dir(root: Path | str, packet_name: str, day: str) -> Path:
 # Re-decoding the same range after a crash rewrites the same name (idempotent). Compaction
 # merges small segments into one whose range covers theirs; until the small ones are deleted,
 # a segment whose range lies inside another's is superseded and must be skipped by readers.
+# Files are written under a hidden name (".seg-...parquet.tmp") and renamed into place, so a
+# reader never sees a partial file (pyarrow.dataset skips names starting with "." or "_").
 SEGMENT_PREFIX = "seg-"
 SEGMENT_SUFFIX = ".parquet"
 

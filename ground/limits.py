@@ -101,11 +101,12 @@ class LimitChecker:
                 continue
             v = float(values[d.field])
             lvl = d.level(v)
+            key = (packet, d.field)
             if lvl != Level.GREEN:
-                self.violations[(packet, d.field)] += 1
-            t = self._step((packet, d.field), lvl, 1, d.persistence, v, tai)
-            if t:
-                out.append(t)
+                self.violations[key] += 1
+            old = self.state[key]
+            if self._step(key, lvl, 1, d.persistence) is not None:
+                out.append(LimitTransition(self.limit_set.name, packet, d.field, old, lvl, v, tai))
         return out
 
     def check_batch(self, packet: str, records: np.ndarray, tai: np.ndarray | None = None) -> list[LimitTransition]:
@@ -114,7 +115,10 @@ class LimitChecker:
         n = len(records)
         if n == 0:
             return out
+        names = records.dtype.names or ()
         for d in self._by_packet.get(packet, ()):
+            if d.field not in names:
+                continue
             values = records[d.field]
             levels = d.levels(values)
             key = (packet, d.field)
@@ -124,22 +128,25 @@ class LimitChecker:
             starts = np.concatenate(([0], change))
             ends = np.concatenate((change, [n]))
             for s, e in zip(starts.tolist(), ends.tolist()):
-                t = self._step(key, Level(int(levels[s])), e - s, d.persistence, float(values[s]),
-                               float(tai[s]) if tai is not None else 0.0)
-                if t:
-                    out.append(t)
+                lvl, old = Level(int(levels[s])), self.state[key]
+                k = self._step(key, lvl, e - s, d.persistence)
+                if k is not None:
+                    i = s + k
+                    out.append(LimitTransition(self.limit_set.name, packet, d.field, old, lvl, float(values[i]),
+                                               float(tai[i]) if tai is not None else 0.0))
         return out
 
-    def _step(self, key, lvl: Level, count: int, persistence: int, value: float, tai: float) -> LimitTransition | None:
+    def _step(self, key, lvl: Level, count: int, persistence: int) -> int | None:
+        """Feed ``count`` samples at ``lvl``; the index (within them) where the state changes, if it does."""
         cur = self.state[key]
         if lvl == cur:
             self._pending.pop(key, None)
             return None
         plvl, pcount = self._pending.get(key, (lvl, 0))
-        pcount = pcount + count if plvl == lvl else count
-        if pcount >= persistence:
+        before = pcount if plvl == lvl else 0
+        if before + count >= persistence:
             self._pending.pop(key, None)
             self.state[key] = lvl
-            return LimitTransition(self.limit_set.name, key[0], key[1], cur, lvl, value, tai)
-        self._pending[key] = (lvl, pcount)
+            return max(0, persistence - before - 1)
+        self._pending[key] = (lvl, before + count)
         return None

@@ -154,6 +154,23 @@ def plan_to_json(plan: list[TimedCommand], p: Pass | None = None, number: int = 
     return json.dumps(doc, indent=2)
 
 
+def plan_from_json(text: str, dictionary: Dictionary = DICTIONARY) -> list[TimedCommand]:
+    """Read back a plan written by :func:`plan_to_json` (e.g. by an operations script), validated:
+    the hazardous flags come from the dictionary, never from the file."""
+    try:
+        doc = json.loads(text)
+        rows = doc["commands"]
+        plan = [TimedCommand(float(r["tai"]), str(r["name"]), dict(r.get("args", {})), str(r.get("note", "")),
+                             bool(getattr(dictionary.commands.get(str(r["name"])), "hazardous", False)))
+                for r in rows]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PlanError(f"not a pass plan: {exc}") from exc
+    errors = validate_plan(plan, dictionary)
+    if errors:
+        raise PlanError("; ".join(errors))
+    return plan
+
+
 def _relative(t: float, ref: float) -> str:
     d = t - ref
     sign = "-" if d < 0 else "+"

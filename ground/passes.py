@@ -72,8 +72,8 @@ def passes_to_json(passes: list[Pass]) -> str:
     return json.dumps([pass_to_dict(p, i) for i, p in enumerate(passes, 1)], indent=2)
 
 
-def _hms(tai: float) -> str:
-    return tai_to_datetime(tai).strftime("%H:%M:%S")
+def _hms(tai: float | None) -> str:
+    return "-" if tai is None else tai_to_datetime(tai).strftime("%H:%M:%S")
 
 
 def format_pass_table(passes: list[Pass]) -> str:

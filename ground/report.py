@@ -47,7 +47,9 @@ class PassStats:
     err_locked_3sigma: float | None = None
     within_requirement: float | None = None   # fraction of locked samples with err <= 140 urad
     emitting_s: float = 0.0
-    emitting_unauthorised_samples: int = 0    # SAFETY says emitting without armed+locked+pointing ok
+    emitting_unauthorised_samples: int = 0    # SAFETY samples emitting without (armed|firing)+locked+pointing ok
+    emission_unauthorised_onsets: int = 0     # emission that STARTED without authorisation (must be 0)
+    safing_latency_max_s: float = 0.0         # longest emission after authorisation was withdrawn
     az_range: tuple[float, float] | None = None
     el_range: tuple[float, float] | None = None
     completeness: list[ApidCompleteness] = field(default_factory=list)
@@ -92,9 +94,25 @@ def pass_stats(archive: Archive) -> PassStats:
         emitting = ((word >> SAFETY_BITS["laser_emitting"]) & 1).astype(bool) | (sf["laser_state"] == EMITTING)
         dt = np.diff(sf["tai"], append=sf["tai"][-1])
         st.emitting_s = float(dt[emitting].sum())
-        authorised = np.ones(len(word), bool)
-        for b in ("sw_armed", "track_locked", "sw_pointing_ok"):
-            authorised &= ((word >> SAFETY_BITS[b]) & 1).astype(bool)
+        bit = {b: ((word >> n) & 1).astype(bool) for b, n in SAFETY_BITS.items()}
+        authorised = (bit["sw_armed"] | bit["sw_fire_enabled"]) & bit["track_locked"] & bit["sw_pointing_ok"]
+        onsets = np.flatnonzero(emitting & ~np.concatenate(([False], emitting[:-1])))
+        st.emission_unauthorised_onsets = int(np.sum(~authorised[onsets]))
+        # Authorisation withdrawn while emitting (lock lost, pass end): from the first sample that
+        # shows it to the first sample that shows the laser dark.
+        latency = 0.0
+        since = None
+        for k in range(len(word)):
+            if emitting[k] and not authorised[k]:
+                since = sf["tai"][k] if since is None else since
+            elif not emitting[k] and since is not None:
+                latency = max(latency, float(sf["tai"][k] - since))
+                since = None
+            elif authorised[k]:
+                since = None
+        if since is not None:
+            latency = float("inf")   # still emitting unauthorised at the end of the archive
+        st.safing_latency_max_s = latency
         st.emitting_unauthorised_samples = int(np.sum(emitting & ~authorised))
     st.completeness = completeness(archive)
     return st

@@ -182,12 +182,13 @@ class Session:
             result.status, result.reason = "SEND_FAILED", "link refused the packet"
         return result, entry, key
 
-    def _await(self, pending: tuple, timeout: float, wait: str, check: bool) -> CommandResult:
+    def _await(self, pending: tuple, timeout: float, wait: str, check: bool,
+               deadline: float | None = None) -> CommandResult:
         result, entry, key = pending
         final = ("COMPLETED", "FAILED", "REJECTED", "SEND_FAILED")
         if wait != "COMPLETED":
             final = ("ACCEPTED",) + final
-        deadline = self.clock() + timeout
+        deadline = self.clock() + timeout if deadline is None else deadline
         with self._cond:
             while result.status not in final:
                 left = deadline - self.clock()
@@ -250,12 +251,23 @@ class Session:
             else:
                 results.append(self._await(pending, timeout, "COMPLETED", True))
         # Pipelined: everything is on its way before the first acknowledgement is awaited.
-        results += [self._await(p, timeout, "COMPLETED", False) for p in sent]
+        deadline = self.clock() + timeout
+        results += [self._await(p, timeout, "COMPLETED", False, deadline) for p in sent]
         failed = [r for r in results if not r.ok]
         if failed:
             raise CommandError(f"{len(failed)} of {len(results)} sequence commands not stored: "
                                f"{failed[0].args.get('inner')} {failed[0].status} {failed[0].reason}", failed[0])
         return results
+
+    def wait_for_payload(self, timeout: float = 30.0, interval: float = 0.5) -> CommandResult:
+        """NOOP until one completes: the payload is up and the command path works end to end."""
+        deadline = self.clock() + timeout
+        while True:
+            r = self.cmd("NOOP", timeout=interval, check=False)
+            if r.ok or self.clock() > deadline:
+                if not r.ok:
+                    raise CommandError(f"payload not answering after {timeout} s", r)
+                return r
 
     def send_file_pdu(self, pdu: bytes) -> bool:
         packet = self.codec.encode_file_uplink(pdu, self._seq)

@@ -11,7 +11,7 @@ ffibuilder.set_source(
     '#include "geometry.h"',
     sources=["native/geometry.c"],
     include_dirs=["native"],
-    extra_compile_args=["-O2", "-std=c11"],
+    extra_compile_args=["-O3", "-std=c11"],
     libraries=["m"],
 )
 

@@ -68,3 +68,21 @@ void opals_look_angles(size_t n, const double *r, const double *v, const double 
         station_rate[i] = sqrt(fx * fx + fy * fy + udz * udz) * DEG;
     }
 }
+
+void opals_hermite_states(size_t n, const double *tai, const int64_t *pos, const double *node_tai,
+                          const double *node_r, const double *node_v, double h, double *r, double *v)
+{
+    for (size_t i = 0; i < n; i++) {
+        const int64_t k = pos[i];
+        const double s = (tai[i] - node_tai[k]) / h, s2 = s * s, s3 = s2 * s;
+        const double h00 = 2.0 * s3 - 3.0 * s2 + 1.0, h10 = (s3 - 2.0 * s2 + s) * h;
+        const double h01 = -2.0 * s3 + 3.0 * s2, h11 = (s3 - s2) * h;
+        const double d00 = (6.0 * s2 - 6.0 * s) / h, d10 = 3.0 * s2 - 4.0 * s + 1.0;
+        const double d01 = (-6.0 * s2 + 6.0 * s) / h, d11 = 3.0 * s2 - 2.0 * s;
+        const double *r0 = node_r + 3 * k, *r1 = r0 + 3, *v0 = node_v + 3 * k, *v1 = v0 + 3;
+        for (int j = 0; j < 3; j++) {
+            r[3 * i + j] = h00 * r0[j] + h10 * v0[j] + h01 * r1[j] + h11 * v1[j];
+            v[3 * i + j] = d00 * r0[j] + d10 * v0[j] + d01 * r1[j] + d11 * v1[j];
+        }
+    }
+}

@@ -10,6 +10,11 @@ typedef struct {
     double j2_coeff;         /* -1.5 * J2 * mu * Re^2 (km^5/s^2) */
 } opals_look_params;
 
+/* Cubic Hermite interpolation of SGP4 states between nodes h seconds apart: sample i lies
+ * between node pos[i] and pos[i] + 1 (node_tai[pos[i]] <= tai[i] < node_tai[pos[i]] + h). */
+void opals_hermite_states(size_t n, const double *tai, const int64_t *pos, const double *node_tai,
+                          const double *node_r, const double *node_v, double h, double *r, double *v);
+
 void opals_look_angles(size_t n, const double *r, const double *v, const double *theta,
                        const opals_look_params *p,
                        double *az, double *el, double *range_km, double *elevation, double *azimuth,

@@ -33,3 +33,36 @@ def look_angles_kernel(r: np.ndarray, v: np.ndarray, theta: np.ndarray, station_
     for name in flags:
         out[name] = out[name].view(np.bool_)
     return out
+
+
+def hermite_states_kernel(tai: np.ndarray, pos: np.ndarray, node_tai: np.ndarray, node_r: np.ndarray,
+                          node_v: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cubic Hermite (position and velocity at both ends) between nodes ``h`` s apart: (N, 3) r, v."""
+    tai = np.ascontiguousarray(tai, dtype=np.float64)
+    pos = np.ascontiguousarray(pos, dtype=np.int64)
+    node_tai = np.ascontiguousarray(node_tai, dtype=np.float64)
+    node_r = np.ascontiguousarray(node_r, dtype=np.float64)
+    node_v = np.ascontiguousarray(node_v, dtype=np.float64)
+    n, m = len(tai), len(node_tai)
+    if pos.shape != (n,) or node_r.shape != (m, 3) or node_v.shape != (m, 3):
+        raise ValueError("hermite_states_kernel: inconsistent shapes")
+    if n and (pos.min() < 0 or pos.max() > m - 2):
+        raise ValueError("hermite_states_kernel: node index out of range")
+    r = np.empty((n, 3))
+    v = np.empty((n, 3))
+    lib.opals_hermite_states(n, ffi.from_buffer("double[]", tai), ffi.from_buffer("int64_t[]", pos),
+                             ffi.from_buffer("double[]", node_tai), ffi.from_buffer("double[]", node_r),
+                             ffi.from_buffer("double[]", node_v), h,
+                             ffi.from_buffer("double[]", r, require_writable=True),
+                             ffi.from_buffer("double[]", v, require_writable=True))
+    return r, v
+
+
+def hermite_states_reference(tai: np.ndarray, pos: np.ndarray, node_tai: np.ndarray, node_r: np.ndarray,
+                             node_v: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """numpy reference of :func:`hermite_states_kernel`."""
+    s = ((np.asarray(tai) - node_tai[pos]) / h)[:, None]
+    r0, r1, v0, v1 = node_r[pos], node_r[pos + 1], node_v[pos], node_v[pos + 1]
+    r = (2 * s**3 - 3 * s**2 + 1) * r0 + (s**3 - 2 * s**2 + s) * h * v0 + (-2 * s**3 + 3 * s**2) * r1 + (s**3 - s**2) * h * v1
+    v = (6 * s**2 - 6 * s) / h * r0 + (3 * s**2 - 4 * s + 1) * v0 + (-6 * s**2 + 6 * s) / h * r1 + (3 * s**2 - 2 * s) * v1
+    return r, v

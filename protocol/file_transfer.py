@@ -37,7 +37,7 @@ class CfdpTimers:
     check_interval: float = 1.0
     check_limit: int = 10
     inactivity: float = 120.0
-    pdus_per_tick: int = 64
+    pdus_per_tick: int = 4            # matches flight telemetry FILE_PDU pacing (4 per cycle)
 
 
 def entity(value: int) -> UnsignedByteField:

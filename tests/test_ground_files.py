@@ -36,6 +36,7 @@ class Channel:
         self.rng, self.loss, self.los = rng, loss, False
         self.queue: list[bytes] = []
         self.dropped = 0
+        self.los_dropped = 0
         self.sent = 0
         self.drop_every = 0   # deterministic loss: every Nth PDU after the first
 
@@ -44,7 +45,10 @@ class Channel:
         if self.drop_every and self.sent > 1 and self.sent % self.drop_every == 0:
             self.dropped += 1
             return
-        if self.los or self.rng.random() < self.loss:
+        if self.los:
+            self.los_dropped += 1
+            return
+        if self.rng.random() < self.loss:
             self.dropped += 1
             return
         self.queue.append(pdu)
@@ -64,12 +68,15 @@ def _files(tmp_path: Path, sizes: list[int]) -> list[Path]:
 
 
 def _run(flight: FileDownlink, ground: FileReceiver, down: Channel, up: Channel,
-         los_ticks: range = range(0), limit_s: float = 60.0) -> None:
+         los_after_pdus: int | None = None, los_s: float = 0.3, limit_s: float = 60.0) -> None:
+    """Tick both ends until the sender is idle; the link is cut for ``los_s`` once the flight
+    has sent ``los_after_pdus`` PDUs (a loss of signal in the middle of a transfer)."""
     t0 = time.monotonic()
-    i = 0
+    los_start = None
     while flight.busy and time.monotonic() - t0 < limit_s:
-        i += 1
-        down.los = up.los = i in los_ticks
+        if los_after_pdus is not None and los_start is None and down.sent >= los_after_pdus:
+            los_start = time.monotonic()
+        down.los = up.los = los_start is not None and time.monotonic() - los_start < los_s
         flight.tick()
         down.deliver(ground.on_pdu)
         ground.tick()
@@ -87,9 +94,10 @@ def test_class2_delivers_every_file_through_20pc_loss_and_a_los_gap(tmp_path, se
     srcs = _files(tmp_path, [150_000, 1, 0, 30_000])
     for i, p in enumerate(srcs):
         flight.start(10 + i, p, f"logs/file{i}.bin", 2)
-    _run(flight, ground, down, up, los_ticks=range(60, 260))
+    _run(flight, ground, down, up, los_after_pdus=80)
     assert done == [(10, True, 0), (11, True, 0), (12, True, 0), (13, True, 0)]
-    assert down.dropped > 50 and up.dropped > 0
+    assert down.los_dropped > 0 and up.los_dropped + down.los_dropped > 5     # the gap really cut the link
+    assert down.dropped > 0.12 * (down.sent - down.los_dropped) and up.dropped > 0   # and the loss happened
     for i, p in enumerate(srcs):
         got = tmp_path / "out" / "logs" / f"file{i}.bin"
         assert got.read_bytes() == p.read_bytes()

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ground.cli import main as ground_main
-from ground.pass_plan import (PlanError, PlanTiming, TimedCommand, format_plan_table, plan_pass, plan_to_json,
-                              plan_window, validate_plan)
+from ground.pass_plan import (PlanError, PlanTiming, TimedCommand, format_plan_table, plan_from_json, plan_pass,
+                              plan_to_json, plan_window, validate_plan)
 from ground.passes import PassQuery, feasible_passes, format_pass_table, nearest_orbit, passes_to_json
 from protocol.codec import make_codec
 from protocol.geometry import OCTL, Orbit, Pass, Window, find_passes, in_field_of_regard, load_tle, look_angles
@@ -69,6 +69,12 @@ def test_pass_table_and_json_list_every_pass(passes: list[Pass]):
     assert records[0]["feasible_duration_s"] == pytest.approx(passes[0].feasible_duration, abs=1e-3)
     assert records[0]["rise_utc"].endswith("Z")
     assert "no feasible pass" in format_pass_table([])
+
+
+def test_pass_table_shows_an_infeasible_pass_without_failing(orbit: Orbit):
+    p = next(p for p in find_passes(orbit, OCTL, orbit.epoch_tai, orbit.epoch_tai + 7 * DAY) if not p.feasible)
+    row = format_pass_table([p]).splitlines()[2]
+    assert " - " in row and "0.0s" in row
 
 
 def test_non_positive_span_is_refused(orbit: Orbit):
@@ -136,6 +142,21 @@ def test_plan_json_holds_every_command_with_opcode_and_utc(plan: list[TimedComma
     assert doc["pass"]["number"] == 1
     assert all(c["opcode"] == DICTIONARY.commands[c["name"]].opcode and c["utc"].endswith("Z") for c in doc["commands"])
     assert format_plan_table(plan, plan[0].tai).count("LOAD_PREDICT") == 1  # rows collapsed for humans
+
+
+def test_plan_json_reads_back_identically_and_bad_files_are_refused(plan: list[TimedCommand]):
+    assert plan_from_json(plan_to_json(plan)) == plan
+    doc = json.loads(plan_to_json(plan))
+    for c in doc["commands"]:
+        c["hazardous"] = False  # a file cannot disarm the confirmation: the dictionary decides
+    assert {c.name for c in plan_from_json(json.dumps(doc)) if c.hazardous} == {"LASER_ARM", "LASER_FIRE"}
+    doc["commands"][-1]["args"] = {"cfdp_class": 7}
+    doc["commands"][-1]["name"] = "FILE_DOWNLINK_ALL"
+    with pytest.raises(PlanError, match="cfdp_class"):
+        plan_from_json(json.dumps(doc))
+    for junk in ("", "[]", '{"commands": [{"name": "NOOP"}]}', '{"commands": [{"tai": "x", "name": "NOOP"}]}'):
+        with pytest.raises(PlanError):
+            plan_from_json(junk)
 
 
 def test_a_pass_without_feasible_window_cannot_be_planned(orbit: Orbit):

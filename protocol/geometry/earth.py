@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -19,23 +20,28 @@ class Station:
     lon_deg: float
     alt_km: float
 
-    @property
+    @cached_property
     def ecef_km(self) -> np.ndarray:
-        """Earth-fixed position (km), WGS-84."""
+        """Earth-fixed position (km), WGS-84 (computed once per station; read-only)."""
         lat, lon = np.radians(self.lat_deg), np.radians(self.lon_deg)
         n = WGS84_A_KM / np.sqrt(1.0 - WGS84_E2 * np.sin(lat) ** 2)
-        return np.array([
+        return _frozen(np.array([
             (n + self.alt_km) * np.cos(lat) * np.cos(lon),
             (n + self.alt_km) * np.cos(lat) * np.sin(lon),
             (n * (1.0 - WGS84_E2) + self.alt_km) * np.sin(lat),
-        ])
+        ]))
 
-    @property
+    @cached_property
     def enu_axes(self) -> np.ndarray:
         """Rows: local east, north and up (geodetic normal) unit vectors in Earth-fixed axes."""
         lat, lon = np.radians(self.lat_deg), np.radians(self.lon_deg)
         sl, cl, so, co = np.sin(lat), np.cos(lat), np.sin(lon), np.cos(lon)
-        return np.array([[-so, co, 0.0], [-sl * co, -sl * so, cl], [cl * co, cl * so, sl]])
+        return _frozen(np.array([[-so, co, 0.0], [-sl * co, -sl * so, cl], [cl * co, cl * so, sl]]))
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
 # NASA/JPL Optical Communications Telescope Laboratory, Table Mountain (REFERENCE.md).

@@ -127,7 +127,9 @@ def find_passes(orbit: Orbit, station: Station, start_tai: float, stop_tai: floa
 
     n = int(np.ceil((stop_tai - start_tai) / SEARCH_STEP_S))
     grid = np.minimum(start_tai + SEARCH_STEP_S * np.arange(n + 1), stop_tai)
-    ups = _windows(above_horizon, grid, above_horizon(grid))
+    # A day of grid at a time: a year's search keeps one boolean per sample, not every look angle.
+    up_mask = np.concatenate([above_horizon(block) for block in np.array_split(grid, max(1, n // 8640))])
+    ups = _windows(above_horizon, grid, up_mask)
     passes = []
     for up in ups:
         # In-pass grid from rise to set (both on the horizon): every window edge lies inside it.
