@@ -520,3 +520,24 @@ def test_a_derived_name_that_would_shadow_a_field_is_refused():
     clash = TelemetryPacket("CLASH", 0x02F, (Field("mode", Int8ub, states={0: "A"}), Field("MODE_NAME", Int8ub)))
     with pytest.raises(ValueError, match="clash"):
         packet_dataset(clash, DICTIONARY)
+
+
+def test_segments_replaced_by_a_compaction_during_a_request_are_neither_lost_nor_repeated(tmp_path):
+    from ground.archive_layout import arrow_schema
+    from ground.hapi.archive_scan import ScanCounters, list_partitions, scan
+
+    hk = DICTIONARY.telemetry["HOUSEKEEPING"]
+    t0 = np.datetime64("2026-12-01T00:00:00", "ns").astype(np.int64)
+    times = t0 + np.arange(300, dtype=np.int64) * 10**9
+    small = [write_segment(tmp_path, hk, synthetic_table(hk, times[i:i + 100]), f"part-{i}") for i in (0, 100, 200)]
+    stale = list_partitions(tmp_path, "HOUSEKEEPING")  # the request listed the day here...
+    counters = ScanCounters()
+    batches = scan(tmp_path, "HOUSEKEEPING", arrow_schema(hk), int(t0), int(t0 + 86_400 * 10**9), ["seq"],
+                   counters, 40, stale)
+    got = [next(batches)]  # ...and has sent its first batch when the compaction replaces the segments
+    write_segment(tmp_path, hk, synthetic_table(hk, times), "compacted")
+    for p in small:
+        p.unlink()
+    got += list(batches)
+    served = np.concatenate([b.column("time").cast(pa.int64()).to_numpy() for b in got])
+    assert served.tolist() == times.tolist() and counters.unreadable_files == 0

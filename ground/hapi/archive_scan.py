@@ -57,6 +57,7 @@ class ScanCounters:
 class DayPartition:
     day_ns: int  # UTC midnight of the partition, ns since epoch
     files: tuple[Path, ...]
+    path: Path | None = None  # the partition directory (to list it again)
 
 
 def _segment_files(day_dir: Path) -> tuple[Path, ...]:
@@ -88,7 +89,7 @@ def list_partitions(root: Path, packet: str) -> list[DayPartition]:
             continue
         files = _segment_files(base / name)
         if files:
-            parts.append(DayPartition((day - dt.date(1970, 1, 1)).days * NS_PER_DAY, files))
+            parts.append(DayPartition((day - dt.date(1970, 1, 1)).days * NS_PER_DAY, files, base / name))
     parts.sort(key=lambda p: p.day_ns)
     return parts
 
@@ -148,26 +149,57 @@ def _clusters(pieces: list[_Piece]) -> Iterator[list[_Piece]]:
         yield group
 
 
+class _Vanished(Exception):
+    """A listed segment disappeared (a compaction replaced it): the day must be listed again."""
+
+
+def _check_vanished(path: Path, exc: Exception, counters: ScanCounters) -> None:
+    if not path.exists():
+        raise _Vanished(str(path)) from exc
+    counters.record(path, exc)
+
+
+def _time_filter(lo: int, hi: int) -> ds.Expression:
+    return (ds.field("time") >= pa.scalar(lo, type=_TS)) & (ds.field("time") < pa.scalar(hi, type=_TS))
+
+
+def _day_batches(files: tuple[Path, ...], schema: pa.Schema, cols: list[str], lo: int, hi: int,
+                 counters: ScanCounters, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    flt = _time_filter(lo, hi)
+    pieces: list[_Piece] = []
+    for path in files:
+        try:
+            pieces.extend(_pieces(path, schema, flt))
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            _check_vanished(path, exc, counters)
+    for cluster in _clusters(pieces):
+        yield from _read_cluster(cluster, schema, cols, flt, counters, batch_rows)
+
+
 def scan(root: Path, packet: str, schema: pa.Schema, start_ns: int, stop_ns: int, columns: list[str],
          counters: ScanCounters, batch_rows: int = 65_536,
          partitions: list[DayPartition] | None = None) -> Iterator[pa.RecordBatch]:
     """Record batches of ``columns`` (``time`` always included) with start <= time < stop,
-    in time order."""
+    in time order. If a listed segment vanishes (compaction), the day is listed again and the
+    scan resumes after the last record already yielded, so nothing is lost or repeated."""
     cols = list(dict.fromkeys(["time", *columns]))
-    flt = (ds.field("time") >= pa.scalar(start_ns, type=_TS)) & (ds.field("time") < pa.scalar(stop_ns, type=_TS))
     first_day = start_ns - start_ns % NS_PER_DAY
     parts = partitions if partitions is not None else list_partitions(root, packet)
     for part in parts:
         if part.day_ns < first_day or part.day_ns >= stop_ns:
             continue
-        pieces: list[_Piece] = []
-        for path in part.files:
+        lo, files = start_ns, part.files
+        for _ in range(3):
             try:
-                pieces.extend(_pieces(path, schema, flt))
-            except (pa.ArrowException, OSError, ValueError) as exc:
-                counters.record(path, exc)
-        for cluster in _clusters(pieces):
-            yield from _read_cluster(cluster, schema, cols, flt, counters, batch_rows)
+                for batch in _day_batches(files, schema, cols, lo, stop_ns, counters, batch_rows):
+                    if batch.num_rows:
+                        yield batch
+                        lo = batch.column("time")[batch.num_rows - 1].value + 1
+                break
+            except _Vanished:
+                files = _segment_files(part.path) if part.path is not None else ()
+        else:
+            counters.record(part.path or Path(str(part.day_ns)), RuntimeError("segments kept vanishing"))
 
 
 def _is_sorted(times: pa.ChunkedArray | pa.Array) -> bool:
@@ -188,6 +220,9 @@ def _read_cluster(cluster: list[_Piece], schema: pa.Schema, cols: list[str], flt
                 return
         tables = [p.fragment.to_table(schema=schema, columns=cols, filter=flt) for p in cluster]
     except (pa.ArrowException, OSError, ValueError) as exc:
+        for piece in cluster:
+            if not Path(piece.fragment.path).exists():
+                raise _Vanished(piece.fragment.path) from exc
         counters.record(Path(cluster[0].fragment.path), exc)
         return
     tables = [t for t in tables if t.num_rows]
