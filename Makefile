@@ -57,3 +57,8 @@ clean:
 # `opals-ground optical decode`: wall/CPU time and peak RSS of the decoder.
 optical-pass: install
 	nice $(PY) benchmarks/optical_pass.py --seconds 150
+
+# ---- HAPI data services ----
+.PHONY: hapi-memory
+hapi-memory: install  ## server peak RSS while streaming a year of housekeeping (slow: minutes)
+	nice $(PY) scripts/hapi_memory.py --days 365
