@@ -70,7 +70,7 @@ def map_records(job: dict) -> None:
 
 def map_batches(job: dict) -> None:
     fn = job["map"]
-    writer = None
+    writer = schema = None
     with open("/out/result.arrows", "wb") as sink:
         for batch in batches():
             result = fn(batch)
@@ -84,8 +84,9 @@ def map_batches(job: dict) -> None:
                 sys.stderr.write("map must return a pyarrow Table, RecordBatch, dict of columns or None\n")
                 sys.exit(2)
             if writer is None:
-                writer = pa.ipc.new_stream(sink, result.schema)
-            writer.write_table(result.cast(writer.schema) if result.schema != writer.schema else result)
+                schema = result.schema
+                writer = pa.ipc.new_stream(sink, schema)
+            writer.write_table(result.cast(schema) if result.schema != schema else result)
         if writer is not None:
             writer.close()
 
