@@ -27,7 +27,10 @@ TIME = "time"
 
 def _scalar(value: Any, typ: pa.DataType) -> pa.Scalar:
     if pa.types.is_timestamp(typ) and isinstance(value, str):
-        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        try:
+            when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise MapError(f"value {value!r} does not fit column type {typ}: not an ISO-8601 time") from None
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.timezone.utc)
         return pa.scalar(when, type=typ)
@@ -134,6 +137,11 @@ class ChainPlan:
 
     def scan_filter(self) -> pc.Expression | None:
         return _and([predicate_expression(p, self.raw_schema) for p in self.pushed])
+
+    def apply_all(self, table: pa.Table) -> pa.Table:
+        """The whole chain over an unfiltered table (what the scan would have pushed, then ``apply``)."""
+        expr = self.scan_filter()
+        return self.apply(table.filter(expr) if expr is not None else table)
 
     def apply(self, table: pa.Table) -> pa.Table:
         """Run every stage's in-memory part over a table scanned with ``scan_filter``."""
