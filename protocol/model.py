@@ -74,7 +74,7 @@ class Field:
     def numpy_type(self) -> str:
         if self.is_bytes:
             return f"V{self.size}"
-        return {"B": "u1", "b": "i1", "H": "u2", "h": "i2", "I": "u4", "i": "i4", "L": "u4", "l": "i4",
+        return {"B": "u1", "b": "i1", "H": "u2", "h": "i2", "I": "u4", "i": "i4",
                 "Q": "u8", "q": "i8", "f": "f4", "d": "f8", "e": "f2"}[self.fmt]
 
     def construct(self) -> cs.Construct:
