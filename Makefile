@@ -42,7 +42,8 @@ demo: install
 	$(PY) scripts/demo.py
 
 bench: install system-deps bench-system-deps
-	$(PY) -m pytest benchmarks -q --benchmark-only --benchmark-columns=min,median,max,ops --benchmark-sort=name -p no:xdist
+	mkdir -p .benchmarks
+	$(PY) -m pytest benchmarks -q --benchmark-only --benchmark-columns=min,median,max,ops --benchmark-sort=name -p no:xdist --benchmark-json=.benchmarks/latest.json
 	$(PY) benchmarks/report.py
 
 docs: install

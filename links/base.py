@@ -18,18 +18,22 @@ class LinkStats:
     crc_failures: int = 0
     seq_gaps: int = 0
     send_errors: int = 0
+    recv_errors: int = 0
     reconnects: int = 0
     up: bool = True
     last_rx: float = 0.0        # monotonic time of the last good packet
     per_apid: dict[int, dict[str, int]] = field(default_factory=dict)
 
-    def count_in(self, apid: int, n: int) -> None:
+    def count_in(self, apid: int, n: int, gap: int = 0) -> None:
+        """One good packet of ``n`` bytes on ``apid``, ``gap`` packets after the previous one."""
         self.packets_in += 1
         self.bytes_in += n
+        self.seq_gaps += gap
         self.last_rx = time.monotonic()
         d = self.per_apid.setdefault(apid, {"packets": 0, "bytes": 0, "gaps": 0})
         d["packets"] += 1
         d["bytes"] += n
+        d["gaps"] += gap
 
 
 class Link(Protocol):
@@ -43,7 +47,10 @@ class Link(Protocol):
 
 
 class SequenceTracker:
-    """Counts missing packets per APID from the 14-bit sequence count (UDP has no deframer)."""
+    """Counts missing packets per APID from the 14-bit sequence count (UDP has no deframer).
+
+    Same rule as the C deframer: a jump of half the count range or more is a repeated or
+    late packet, not 16k lost ones."""
 
     def __init__(self) -> None:
         self._last: dict[int, int] = {}
@@ -53,4 +60,5 @@ class SequenceTracker:
         self._last[apid] = seq
         if last is None:
             return 0
-        return (seq - last - 1) & 0x3FFF
+        gap = (seq - last - 1) & 0x3FFF
+        return gap if gap < 0x2000 else 0

@@ -7,11 +7,13 @@ device returns; everything received before the outage stays received.
 from __future__ import annotations
 
 import collections
+import select
 import time
 
 import serial
 
-from links.base import LinkStats
+from links.base import LinkStats, SequenceTracker
+from protocol.ccsds import SYNC_MARKER
 from protocol.framing import Deframer, frame
 
 
@@ -28,6 +30,7 @@ class SerialLink:
         self._deframer = Deframer()
         self._queue: collections.deque[bytes] = collections.deque(maxlen=max_queue)
         self._stats = LinkStats(up=False)
+        self._seq = SequenceTracker()
         self._ever_up = False
         self._ensure_open()
 
@@ -47,10 +50,13 @@ class SerialLink:
             self._stats.reconnects += 1
         self._ever_up = True
         self._stats.up = True
-        while self._queue:
-            if not self._write(self._queue[0]):
+        while self._queue:  # what was sent during the outage goes first, in order
+            data = self._queue[0]
+            if not self._write(data):
                 return self._dev is not None
             self._queue.popleft()
+            self._stats.packets_out += 1
+            self._stats.bytes_out += len(data) - len(SYNC_MARKER)
         return True
 
     def _lost(self) -> None:
@@ -73,6 +79,8 @@ class SerialLink:
 
     # ------------------------------------------------------------------ Link
     def send(self, packet: bytes) -> bool:
+        """True when written now; False when queued for the device's return (oldest dropped and
+        counted in ``send_errors`` once ``max_queue`` frames wait)."""
         data = frame(packet)
         if not self._ensure_open() or not self._write(data):
             if len(self._queue) == self._queue.maxlen:
@@ -84,35 +92,47 @@ class SerialLink:
         return True
 
     def recv(self, timeout: float = 0.0) -> list[bytes]:
+        """Every packet that has arrived; waits up to ``timeout`` s for the first one.
+
+        Always reads (even with ``timeout=0``), since a read is how a vanished device shows
+        itself; during an outage it keeps trying to reopen the port until the deadline."""
         deadline = time.monotonic() + timeout
         out: list[bytes] = []
         while True:
             if self._ensure_open():
-                try:
-                    n = self._dev.in_waiting
-                    data = self._dev.read(n or 1) if (n or timeout > 0) else b""
-                except (serial.SerialException, OSError, TypeError):
-                    self._lost()
-                    data = b""
+                data = self._read_available(max(0.0, deadline - time.monotonic()))
                 if data:
                     out.extend(self._deframer.feed(data))
+            else:
+                time.sleep(min(self.reconnect_interval / 4, max(0.0, deadline - time.monotonic())))
             if out or time.monotonic() >= deadline:
                 break
-            time.sleep(min(0.002, max(0.0, deadline - time.monotonic())))
         self._account(out)
         return out
+
+    def _read_available(self, wait: float) -> bytes:
+        """Everything waiting in the device, after waiting up to ``wait`` s for the first byte."""
+        dev = self._dev
+        try:
+            if wait > 0 and not dev.in_waiting:
+                fileno = getattr(dev, "fileno", None)
+                if fileno is not None:
+                    select.select([fileno()], [], [], min(wait, 0.05))
+                else:
+                    time.sleep(min(wait, 0.002))
+            return dev.read(max(1, dev.in_waiting))
+        except (serial.SerialException, OSError, TypeError, ValueError):
+            self._lost()
+            return b""
 
     def _account(self, packets: list[bytes]) -> None:
         st = self._stats
         for p in packets:
-            st.count_in(((p[0] & 7) << 8) | p[1], len(p))
+            apid = ((p[0] & 7) << 8) | p[1]
+            st.count_in(apid, len(p), self._seq.gap(apid, ((p[2] & 0x3F) << 8) | p[3]))
         ds = self._deframer.stats()
         st.bytes_discarded = ds.bytes_discarded
         st.crc_failures = ds.crc_failures
-        st.seq_gaps = ds.seq_gaps
-        for apid, d in ds.per_apid.items():
-            if apid in st.per_apid:
-                st.per_apid[apid]["gaps"] = d["gaps"]
 
     def stats(self) -> LinkStats:
         return self._stats

@@ -56,7 +56,8 @@ class UdpLink:
             except OSError as exc:
                 if exc.errno in (errno.ECONNREFUSED, errno.ECONNRESET):
                     continue  # ICMP echo of an earlier send; not data
-                raise
+                st.recv_errors += 1  # never raised: a receive loop must survive the socket's moods
+                break
             if addr != self.peer:
                 st.rejected_foreign += 1
                 continue
@@ -67,11 +68,7 @@ class UdpLink:
                 if exc.reason == "BAD_CRC":
                     st.crc_failures += 1
                 continue
-            gap = self._seq.gap(apid, seq)
-            st.count_in(apid, len(data))
-            if gap:
-                st.seq_gaps += gap
-                st.per_apid[apid]["gaps"] += gap
+            st.count_in(apid, len(data), self._seq.gap(apid, seq))
             out.append(data)
         return out
 

@@ -47,6 +47,8 @@ class StreamScanner:
         self._batch = batch
         self._offsets = np.empty(batch, dtype=np.uint32)
         self._lengths = np.empty(batch, dtype=np.uint32)
+        self._c_offsets = ffi.from_buffer("uint32_t[]", self._offsets)
+        self._c_lengths = ffi.from_buffer("uint32_t[]", self._lengths)
         self._n = ffi.new("size_t *")
 
     def scan(self, buf: bytearray | bytes | memoryview, final: bool = False) -> tuple[int, np.ndarray, np.ndarray]:
@@ -55,7 +57,7 @@ class StreamScanner:
         consumed = lib.opals_deframe(
             cbuf, len(cbuf), 1 if final else 0, self.max_packet_len,
             self._mask if self._mask is not None else ffi.NULL,
-            ffi.from_buffer(self._offsets), ffi.from_buffer(self._lengths), self._batch, self._n, self._st,
+            self._c_offsets, self._c_lengths, self._batch, self._n, self._st,
         )
         n = self._n[0]
         return consumed, self._offsets[:n], self._lengths[:n]
@@ -66,9 +68,12 @@ class StreamScanner:
 
     def stats(self) -> DeframeStats:
         st = self._st
+        packets = np.frombuffer(ffi.buffer(st.apid_packets), dtype=np.uint64)
+        gaps = np.frombuffer(ffi.buffer(st.apid_gaps), dtype=np.uint64)
+        nbytes = np.frombuffer(ffi.buffer(st.apid_bytes), dtype=np.uint64)
         per = {
-            a: {"packets": st.apid_packets[a], "gaps": st.apid_gaps[a], "bytes": st.apid_bytes[a]}
-            for a in range(2048) if st.apid_packets[a]
+            int(a): {"packets": int(packets[a]), "gaps": int(gaps[a]), "bytes": int(nbytes[a])}
+            for a in np.flatnonzero(packets)
         }
         return DeframeStats(st.bytes_in, st.bytes_discarded, st.packets, st.crc_failures,
                             st.bad_headers, st.seq_gaps, per)
@@ -84,6 +89,7 @@ class BatchStats:
     unknown_apid: int = 0
     bad_length: int = 0
     truncated_bytes: int = 0
+    bad_header: int = 0  # not CCSDS version 0, or a telecommand where telemetry belongs
 
 
 class BatchDecoder:
@@ -118,22 +124,25 @@ class BatchDecoder:
         self._st = ffi.new("opals_batch_stats *")
         self._reset_outputs(capacity)
 
-    def _reset_outputs(self, capacity: int) -> None:
+    def _reset_outputs(self, capacity: int, only_used: bool = False) -> None:
         for i, apid in enumerate(self._apids):
+            L = self._c_layouts[i]
+            if only_used and L.count == 0:
+                continue  # untouched output: keep it rather than allocate again
             arr = np.empty(capacity, dtype=self._dtypes[apid])
             self._arrays[apid] = arr
-            L = self._c_layouts[i]
             L.out = ffi.cast("uint8_t *", ffi.from_buffer(arr))
             L.capacity = capacity
             L.count = 0
 
     def _take(self) -> dict[int, np.ndarray]:
+        """Hand out what was written (the caller owns those arrays) and give the C fresh outputs."""
         out = {}
         for i, apid in enumerate(self._apids):
             n = self._c_layouts[i].count
             if n:
                 out[apid] = self._arrays[apid][:n]
-        self._reset_outputs(self._capacity)
+        self._reset_outputs(self._capacity, only_used=True)
         return out
 
     def decode(self, buf: bytes | bytearray | memoryview) -> tuple[dict[int, np.ndarray], int]:
@@ -164,7 +173,7 @@ class BatchDecoder:
         while True:
             self._st.full = 0
             done += lib.opals_batch_decode_at(
-                cbuf, ffi.from_buffer(off[done:]), ffi.from_buffer(ln[done:]), n - done,
+                cbuf, ffi.from_buffer("uint32_t[]", off[done:]), ffi.from_buffer("uint32_t[]", ln[done:]), n - done,
                 self._c_layouts, self._index, self._st)
             if not self._st.full:
                 break
@@ -174,11 +183,12 @@ class BatchDecoder:
 
     def stats(self) -> BatchStats:
         st = self._st
-        return BatchStats(st.packets, st.crc_failures, st.unknown_apid, st.bad_length, st.truncated_bytes)
+        return BatchStats(st.packets, st.crc_failures, st.unknown_apid, st.bad_length, st.truncated_bytes,
+                          st.bad_header)
 
 
 def _concat(parts: list[dict[int, np.ndarray]]) -> dict[int, np.ndarray]:
     if len(parts) == 1:
-        return {a: arr.copy() for a, arr in parts[0].items()}
+        return parts[0]  # arrays handed out by _take are never written again
     keys = {a for p in parts for a in p}
     return {a: np.concatenate([p[a] for p in parts if a in p]) for a in keys}

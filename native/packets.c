@@ -2,7 +2,7 @@
 #include <string.h>
 #include "packets.h"
 
-static uint16_t T[8][256];
+static uint16_t T[16][256];
 static int tables_ready = 0;
 
 static void init_tables(void) {
@@ -11,22 +11,42 @@ static void init_tables(void) {
         for (int b = 0; b < 8; b++) c = (c & 0x8000) ? (uint16_t)((c << 1) ^ 0x1021) : (uint16_t)(c << 1);
         T[0][i] = c;
     }
-    for (int k = 1; k < 8; k++)
+    for (int k = 1; k < 16; k++)
         for (int i = 0; i < 256; i++)
             T[k][i] = (uint16_t)((T[k - 1][i] << 8) ^ T[0][T[k - 1][i] >> 8]);
     tables_ready = 1;
 }
 
-/* Slicing-by-8 over the non-reflected CRC-16-CCITT (poly 0x1021). */
+/* Slicing-by-16 over the non-reflected CRC-16-CCITT (poly 0x1021): T[k][b] is the CRC of byte b
+ * followed by k zero bytes, so n bytes fold in one step of n independent table loads. Tails of
+ * 8, 4 and 2 bytes fold the same way, which keeps short packets (48 bytes) to five dependent steps. */
 uint16_t opals_crc16(const uint8_t *p, size_t len, uint16_t crc) {
     if (!tables_ready) init_tables();
-    while (len >= 8) {
+    while (len >= 16) {
+        crc = (uint16_t)(T[15][p[0] ^ (crc >> 8)] ^ T[14][p[1] ^ (crc & 0xFF)] ^ T[13][p[2]] ^ T[12][p[3]] ^
+                         T[11][p[4]] ^ T[10][p[5]] ^ T[9][p[6]] ^ T[8][p[7]] ^
+                         T[7][p[8]] ^ T[6][p[9]] ^ T[5][p[10]] ^ T[4][p[11]] ^
+                         T[3][p[12]] ^ T[2][p[13]] ^ T[1][p[14]] ^ T[0][p[15]]);
+        p += 16;
+        len -= 16;
+    }
+    if (len >= 8) {
         crc = (uint16_t)(T[7][p[0] ^ (crc >> 8)] ^ T[6][p[1] ^ (crc & 0xFF)] ^ T[5][p[2]] ^ T[4][p[3]] ^
                          T[3][p[4]] ^ T[2][p[5]] ^ T[1][p[6]] ^ T[0][p[7]]);
         p += 8;
         len -= 8;
     }
-    while (len--) crc = (uint16_t)((crc << 8) ^ T[0][((crc >> 8) ^ *p++) & 0xFF]);
+    if (len >= 4) {
+        crc = (uint16_t)(T[3][p[0] ^ (crc >> 8)] ^ T[2][p[1] ^ (crc & 0xFF)] ^ T[1][p[2]] ^ T[0][p[3]]);
+        p += 4;
+        len -= 4;
+    }
+    if (len >= 2) {
+        crc = (uint16_t)(T[1][p[0] ^ (crc >> 8)] ^ T[0][p[1] ^ (crc & 0xFF)]);
+        p += 2;
+        len -= 2;
+    }
+    if (len) crc = (uint16_t)((crc << 8) ^ T[0][((crc >> 8) ^ *p) & 0xFF]);
     return crc;
 }
 
@@ -49,9 +69,13 @@ static inline void count_seq(opals_deframe_stats *st, uint32_t apid, uint32_t se
     st->apid_bytes[apid] += len;
     int32_t last = st->last_seq[apid];
     if (last >= 0) {
+        /* Modulo 2^14 the count cannot tell a long gap from a late or repeated packet: a jump of
+         * half the range or more is taken as a repeat/reorder (no loss), as in opals_seq_gap. */
         uint32_t gap = (seq - (uint32_t)last - 1) & 0x3FFF;
-        st->seq_gaps += gap;
-        st->apid_gaps[apid] += gap;
+        if (gap < (uint32_t)OPALS_SEQ_HALF) {
+            st->seq_gaps += gap;
+            st->apid_gaps[apid] += gap;
+        }
     }
     st->last_seq[apid] = (int32_t)seq;
 }
@@ -112,6 +136,7 @@ size_t opals_deframe(const uint8_t *buf, size_t len, int final, uint32_t max_len
 static inline int decode_one(const uint8_t *pk, uint32_t plen, opals_layout *layouts,
                              const int16_t *apid_index, opals_batch_stats *st) {
     uint32_t apid = ((uint32_t)(pk[0] & 0x07) << 8) | pk[1];
+    if ((pk[0] >> 4) != 0x0) { st->bad_header++; return 0; } /* version 0, telemetry (type 0) only */
     int16_t li = apid_index[apid];
     if (li < 0) { st->unknown_apid++; return 0; }
     opals_layout *L = &layouts[li];
@@ -120,6 +145,9 @@ static inline int decode_one(const uint8_t *pk, uint32_t plen, opals_layout *lay
     if (opals_crc16(pk, plen - 2, 0xFFFF) != want) { st->crc_failures++; return 0; }
     if (L->count >= L->capacity) { st->full = 1; return -1; }
     uint8_t *o = L->out + L->count * L->rec_size;
+    const uint32_t nfields = L->nfields;
+    uint8_t sizes[64];  /* a local copy: stores through o (uint8_t *) cannot alias it */
+    memcpy(sizes, L->sizes, sizeof sizes);
     uint16_t seq = (uint16_t)(((pk[2] << 8) | pk[3]) & 0x3FFF);
     uint32_t coarse = ((uint32_t)pk[6] << 24) | ((uint32_t)pk[7] << 16) | ((uint32_t)pk[8] << 8) | pk[9];
     uint16_t fine = (uint16_t)((pk[10] << 8) | pk[11]);
@@ -128,17 +156,17 @@ static inline int decode_one(const uint8_t *pk, uint32_t plen, opals_layout *lay
     memcpy(o + 6, &fine, 2);
     o += 8;
     const uint8_t *s = pk + 12;
-    for (uint32_t f = 0; f < L->nfields; f++) {
-        switch (L->sizes[f]) {
+    for (uint32_t f = 0; f < nfields; f++) {
+        const uint32_t size = sizes[f];
+        switch (size) {
         case 1: *o = *s; break;
-        case 2: { uint16_t v = (uint16_t)((s[0] << 8) | s[1]); memcpy(o, &v, 2); break; }
-        case 4: { uint32_t v = ((uint32_t)s[0] << 24) | ((uint32_t)s[1] << 16) | ((uint32_t)s[2] << 8) | s[3];
-                  memcpy(o, &v, 4); break; }
-        case 8: { uint64_t v = 0; for (int b = 0; b < 8; b++) v = (v << 8) | s[b]; memcpy(o, &v, 8); break; }
-        default: memcpy(o, s, L->sizes[f]);
+        case 2: { uint16_t v; memcpy(&v, s, 2); v = __builtin_bswap16(v); memcpy(o, &v, 2); break; }
+        case 4: { uint32_t v; memcpy(&v, s, 4); v = __builtin_bswap32(v); memcpy(o, &v, 4); break; }
+        case 8: { uint64_t v; memcpy(&v, s, 8); v = __builtin_bswap64(v); memcpy(o, &v, 8); break; }
+        default: memcpy(o, s, size);
         }
-        o += L->sizes[f];
-        s += L->sizes[f];
+        o += size;
+        s += size;
     }
     L->count++;
     st->packets++;

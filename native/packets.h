@@ -2,6 +2,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define OPALS_SEQ_HALF 8192 /* half the 14-bit sequence-count range */
+
 typedef struct {
     uint64_t bytes_in;        /* bytes offered to the deframer */
     uint64_t bytes_discarded; /* bytes that were not part of an accepted frame */
@@ -31,6 +33,7 @@ typedef struct {
     uint64_t unknown_apid;
     uint64_t bad_length;
     uint64_t truncated_bytes;
+    uint64_t bad_header;   /* not version 0, or not a telemetry packet */
     int full;              /* set when an output ran out of capacity */
 } opals_batch_stats;
 

@@ -18,6 +18,7 @@ from protocol.time_codes import CucTime
 
 _HDR = struct.Struct(">HHH")
 _CRC = struct.Struct(">H")
+_SEC_HDR = 1 << 11
 
 
 class PacketError(ValueError):
@@ -159,6 +160,8 @@ class Codec:
         if (lay.variable and len(data) < lay.fixed_len) or (not lay.variable and len(data) != lay.fixed_len):
             raise PacketError("BAD_LENGTH", f"{lay.packet.name}: {len(data)} bytes, expected {lay.fixed_len}", apid=apid)
         vals = lay.body.unpack_from(data)
+        if not vals[0] & _SEC_HDR:
+            raise PacketError("BAD_HEADER", f"{lay.packet.name}: no secondary header (time code)", apid=apid)
         values = dict(zip(lay.names, vals[5:]))
         if lay.variable:
             values[lay.variable] = data[lay.body.size:-CRC_LEN]
@@ -176,6 +179,8 @@ class Codec:
             raise PacketError("BAD_HEADER", f"APID {apid:#x} takes no commands", apid=apid)
         if len(data) < PRIMARY_HEADER_LEN + 2 + CRC_LEN:
             raise PacketError("BAD_LENGTH", "command packet without an opcode", apid=apid)
+        if not w0 & _SEC_HDR:
+            raise PacketError("BAD_HEADER", "command packet without its secondary header flag", apid=apid)
         opcode = struct.unpack_from(">H", data, PRIMARY_HEADER_LEN)[0]
         lay = self._tc.get(opcode)
         if lay is None:

@@ -19,11 +19,23 @@ def _with_crc(body: cs.Construct) -> cs.Struct:
     return cs.Struct(
         "packet" / cs.RawCopy(body),
         "crc" / cs.Checksum(cs.Int16ub, lambda data: crc16_reference(data), cs.this.packet.data),
+        cs.Terminated,  # the header's length is the datagram's length: nothing may follow
     )
 
 
+def _header_check(ptype: int, apid: int, fixed_len: int, variable: bool) -> cs.Check:
+    """What the fast codec checks of the primary header, said declaratively."""
+    def ok(ctx) -> bool:
+        h = ctx.primary
+        total = h.data_length + 1 + PRIMARY_HEADER_LEN
+        return (h.type == ptype and h.apid == apid and h.sec_hdr_flag == 1
+                and (total >= fixed_len if variable else total == fixed_len))
+    return cs.Check(ok)
+
+
+COMMAND_APID = 0x010  # the dictionary's default command APID
 _TM_CACHE: dict[int, cs.Struct] = {}
-_TC_CACHE: dict[int, cs.Struct] = {}
+_TC_CACHE: dict[tuple[int, int], cs.Struct] = {}
 
 
 def telemetry_struct(p: TelemetryPacket) -> cs.Struct:
@@ -41,20 +53,29 @@ def _telemetry_struct(p: TelemetryPacket) -> cs.Struct:
             fields.append(f.name / cs.Enum(f.type, **{v: k for k, v in f.states.items()}))
         else:
             fields.append(f.construct())
-    return _with_crc(cs.Struct("primary" / PrimaryHeader, "secondary" / CUC, "data" / cs.Struct(*fields)))
+    return _with_crc(cs.Struct("primary" / PrimaryHeader,
+                               _header_check(0, p.apid, telemetry_length(p), p.is_variable),
+                               "secondary" / CUC, "data" / cs.Struct(*fields)))
 
 
-def command_struct(c: Command) -> cs.Struct:
-    if id(c) not in _TC_CACHE:
-        _TC_CACHE[id(c)] = _command_struct(c)
-    return _TC_CACHE[id(c)]
+def command_struct(c: Command, apid: int = COMMAND_APID) -> cs.Struct:
+    key = (id(c), apid)
+    if key not in _TC_CACHE:
+        _TC_CACHE[key] = _command_struct(c, apid)
+    return _TC_CACHE[key]
 
 
-def _command_struct(c: Command) -> cs.Struct:
-    args = [a.name / cs.Enum(a.type, **{v: k for k, v in a.states.items()}) if a.states else a.construct()
-            for a in c.args]
-    return _with_crc(cs.Struct("primary" / PrimaryHeader, "opcode" / cs.Const(c.opcode, cs.Int16ub),
-                               "data" / cs.Struct(*args)))
+def _arg_check(a) -> cs.Check:
+    return cs.Check(lambda ctx: a.check(ctx[a.name]) is None)
+
+
+def _command_struct(c: Command, apid: int) -> cs.Struct:
+    args = []
+    for a in c.args:
+        args.append(a.name / cs.Enum(a.type, **{v: k for k, v in a.states.items()}) if a.states else a.construct())
+        args.append(_arg_check(a))  # a flight receiver refuses what the dictionary forbids
+    return _with_crc(cs.Struct("primary" / PrimaryHeader, _header_check(1, apid, command_length(c), False),
+                               "opcode" / cs.Const(c.opcode, cs.Int16ub), "data" / cs.Struct(*args)))
 
 
 FileUplinkStruct = _with_crc(cs.Struct(
@@ -77,15 +98,18 @@ def build_telemetry(p: TelemetryPacket, seq: int, coarse: int, fine: int, values
         secondary=dict(coarse=coarse, fine=fine), data=values))))
 
 
+def command_length(c: Command) -> int:
+    return PRIMARY_HEADER_LEN + 2 + sum(a.size for a in c.args) + CRC_LEN
+
+
 def build_command(c: Command, apid: int, seq: int, args: dict[str, Any]) -> bytes:
-    total = PRIMARY_HEADER_LEN + 2 + sum(a.size for a in c.args) + CRC_LEN
-    return command_struct(c).build(dict(packet=dict(value=dict(
-        primary=_primary(1, apid, seq, total), data=args))))
+    return command_struct(c, apid).build(dict(packet=dict(value=dict(
+        primary=_primary(1, apid, seq, command_length(c)), data=args))))
 
 
 def parse_telemetry(p: TelemetryPacket, data: bytes) -> cs.Container:
     return telemetry_struct(p).parse(data)
 
 
-def parse_command(c: Command, data: bytes) -> cs.Container:
-    return command_struct(c).parse(data)
+def parse_command(c: Command, data: bytes, apid: int = COMMAND_APID) -> cs.Container:
+    return command_struct(c, apid).parse(data)

@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from protocol.construct_defs import telemetry_length
-from protocol.model import Field
+from protocol.model import Field, TelemetryPacket
 from protocol.registry import Dictionary
 
 
@@ -72,6 +72,20 @@ def to_markdown(d: Dictionary) -> str:
     """docs/dictionary.md: generated, so it cannot drift from the code (a test checks it is current)."""
     out = ["# OPALS dictionary", "",
            "Generated from `protocol/opals.py` by `opals-ground dictionary --markdown`. Do not edit.", "",
+           "## Packet layout", "",
+           "Every packet is a CCSDS Space Packet (133.0-B-2), big-endian:", "",
+           "| part | octets | content |", "|---|---|---|",
+           "| primary header | 6 | version 0, type (0 TM, 1 TC), secondary header flag, APID, "
+           "sequence flags 11, 14-bit sequence count, data length - 1 |",
+           "| TM secondary header | 6 | CUC time: 4 octets coarse + 2 octets fine (1/65536 s) seconds "
+           "since 1958-01-01 TAI |",
+           "| TC secondary header | 2 | command opcode |",
+           "| fields / arguments | n | as listed below, in order |",
+           "| packet error control | 2 | CRC-16-CCITT (poly 0x1021, init 0xFFFF; check value 0x29B1) "
+           "over everything before it |", "",
+           f"CFDP uplink PDUs travel on APID 0x{d.file_pdu_uplink_apid:03X} without a secondary header. "
+           "On byte streams each packet follows the sync marker 0x1ACFFC1D; on UDP each datagram "
+           "holds one packet.", "",
            "## Telemetry packets", ""]
     for p in sorted(d.telemetry.values(), key=lambda p: p.apid):
         size = "variable" if p.is_variable else f"{telemetry_length(p)} bytes"
@@ -98,3 +112,30 @@ def to_markdown(d: Dictionary) -> str:
     for e in sorted(d.events.values(), key=lambda e: e.event_id):
         out.append(f"| {e.event_id} | {e.name} | {e.severity.name} | {e.format} |")
     return "\n".join(out) + "\n"
+
+
+# ccsdspy names for our numpy kinds (ccsdspy is a peer library: imported only when asked for).
+_CCSDSPY_KIND = {"u": "uint", "i": "int", "f": "float"}
+
+
+def ccsdspy_packet(p: TelemetryPacket):
+    """A ``ccsdspy.FixedLength`` definition of a fixed-length telemetry packet, derived from the
+    dictionary, so files we write are readable by that library (and checked against it in tests).
+
+    The fields follow the primary header: CUC ``coarse``/``fine``, each dictionary field (byte
+    strings as uint8 arrays), and the ``crc`` (ccsdspy does not check it).
+    """
+    import ccsdspy
+
+    if p.is_variable:
+        raise ValueError(f"{p.name} has a variable-length field; ccsdspy needs fixed lengths here")
+    fields = [ccsdspy.PacketField("coarse", "uint", 32), ccsdspy.PacketField("fine", "uint", 16)]
+    for f in p.fields:
+        if f.is_bytes:
+            fields.append(ccsdspy.PacketArray(name=f.name, data_type="uint", bit_length=8, array_shape=f.size))
+        else:
+            np_kind = f.numpy_type[0]
+            fields.append(ccsdspy.PacketField(f.name, _CCSDSPY_KIND[np_kind], 8 * f.size,
+                                              description=f.description or None))
+    fields.append(ccsdspy.PacketField("crc", "uint", 16))
+    return ccsdspy.FixedLength(fields)

@@ -39,9 +39,20 @@ class PacketBatch:
 
 
 class Deframer:
+    """Linear-time ASM deframer: every input byte is copied a bounded number of times.
+
+    What is held between calls is at most one frame (marker + ``max_packet_len``): the start of a
+    frame whose end has not arrived, or up to three bytes that may begin a marker. Small feeds
+    only append to that buffer until the frame can be complete (``_need``), so feeding a stream
+    one byte at a time costs the same as feeding it whole. Big feeds are scanned in place.
+    """
+
     def __init__(self, max_packet_len: int = MAX_PACKET_LEN, apids: set[int] | None = None):
         self._scanner = StreamScanner(max_packet_len=max_packet_len, apids=apids)
+        self._max_frame = len(SYNC_MARKER) + max_packet_len
         self._buf = bytearray()
+        self._need = 0  # bytes the held buffer must reach before a scan can decide anything
+        self.bytes_copied = 0  # bytes moved between buffers (the linear-time test reads it)
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[bytes]:
         """Every complete valid packet now available, in stream order."""
@@ -51,7 +62,9 @@ class Deframer:
         return out
 
     def feed_batch(self, data: bytes | bytearray | memoryview, final: bool = False) -> list[PacketBatch]:
-        """Like ``feed`` but returns offsets into buffers, for the batch decoder's hot path."""
+        """Like ``feed`` but returns offsets into buffers, for the batch decoder's hot path.
+
+        ``bytes`` input is scanned without a copy (the batches refer to it)."""
         return list(self._scan(data, final))
 
     def flush(self) -> list[bytes]:
@@ -62,22 +75,53 @@ class Deframer:
         return out
 
     def _scan(self, data, final: bool):
-        self._scanner.count_in(len(data))
-        if self._buf:
+        n = len(data)
+        self._scanner.count_in(n)
+        if self._buf and not final and len(self._buf) + n < self._need:
             self._buf += data
-            buf = bytes(self._buf)
-        else:
-            buf = bytes(data)
-        pos = 0
+            self.bytes_copied += n
+            return
+        start = 0  # first byte of ``data`` not yet merged into the held bytes
+        while self._buf:
+            # Join the held bytes with just enough new data to decide the frame they start; the
+            # rest of ``data`` is then scanned in place.
+            held = len(self._buf)
+            take = min(n - start, max(self._need - held, 0) + _LOOKAHEAD)
+            joint = bytes(self._buf) + bytes(data[start:start + take])
+            self.bytes_copied += held + take
+            at_end = start + take == n
+            pos = yield from self._scan_buffer(joint, 0, final and at_end)
+            if pos >= held:
+                start += pos - held
+                self._buf = bytearray()
+                break
+            if at_end:
+                self._keep(joint, pos)
+                return
+            self._keep(joint, pos)  # a later candidate inside the held bytes needs more data
+            start += take
+        if not isinstance(data, bytes):
+            data = bytes(data[start:])  # the caller may reuse its buffer; batches must not change
+            self.bytes_copied += len(data)
+            start = 0
+        pos = yield from self._scan_buffer(data, start, final)
+        self._keep(data, pos)
+
+    def _scan_buffer(self, buf: bytes, pos: int, final: bool):
+        scanner = self._scanner
         while True:
-            view = memoryview(buf)[pos:]
-            used, offsets, lengths = self._scanner.scan(view, final)
+            used, offsets, lengths = scanner.scan(memoryview(buf)[pos:], final)
             if len(offsets):
                 yield PacketBatch(buf, offsets + pos, lengths.copy())
             pos += used
-            if len(offsets) < self._scanner.batch:
-                break
-        self._buf = bytearray(buf[pos:])
+            if len(offsets) < scanner.batch:
+                return pos
+
+    def _keep(self, buf: bytes, pos: int) -> None:
+        rest = buf[pos:]
+        self.bytes_copied += len(rest)
+        self._buf = bytearray(rest)
+        self._need = _frame_need(rest)
 
     @property
     def pending(self) -> int:
@@ -86,3 +130,13 @@ class Deframer:
 
     def stats(self) -> DeframeStats:
         return self._scanner.stats()
+
+
+_LOOKAHEAD = 16  # new bytes joined beyond a held frame's end: the next frame's marker and header
+
+
+def _frame_need(held: bytes) -> int:
+    """Bytes a held frame start must reach before its fate can be decided."""
+    if len(held) < 10 or not held.startswith(SYNC_MARKER):
+        return 10  # marker + primary header
+    return len(SYNC_MARKER) + 7 + ((held[8] << 8) | held[9])

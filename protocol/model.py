@@ -32,6 +32,9 @@ class Limits:
     red: tuple[float, float] | None = None
 
 
+_FMT_ALIASES = {"L": "I", "l": "i"}
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -56,7 +59,8 @@ class Field:
             return ""
         if self.is_bytes:
             return f"{self.type.length}s"
-        return self.type.fmtstr.lstrip("<>=!")
+        # Construct spells 32-bit integers "L"/"l"; in standard sizes they are "I"/"i".
+        return _FMT_ALIASES.get(code := self.type.fmtstr.lstrip("<>=!"), code)
 
     @property
     def size(self) -> int:

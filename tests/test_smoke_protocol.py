@@ -23,3 +23,27 @@ def test_cuc_epoch_and_leap_seconds():
     assert tai == days * 86400 + 37
     assert tai_to_datetime(tai) == when
     assert len(DICTIONARY.telemetry) >= 6
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from protocol.time_codes import CucTime, tai_to_unix, unix_to_tai  # noqa: E402
+
+
+def test_leap_second_boundary_2016():
+    # TAI-UTC went 36 -> 37 s at 2017-01-01T00:00:00Z; one TAI second before it is 23:59:60,
+    # which (Unix time having no leap seconds) maps onto the following instant.
+    before = dt.datetime(2016, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
+    after = dt.datetime(2017, 1, 1, tzinfo=dt.timezone.utc)
+    assert datetime_to_tai(after) - datetime_to_tai(before) == 2
+
+
+@given(st.floats(min_value=63072000, max_value=4102444800, allow_nan=False))  # 1972..2100 UTC
+def test_utc_tai_round_trip(unix):
+    assert abs(tai_to_unix(unix_to_tai(unix)) - unix) < 1e-6
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(0, 65535))
+def test_cuc_round_trip(coarse, fine):
+    t = CucTime(coarse, fine)
+    assert CucTime.from_tai(t.tai) == t
