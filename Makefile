@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-SYSTEM_PACKAGES := bubblewrap
+SYSTEM_PACKAGES := bubblewrap libseccomp2
 BENCH_SYSTEM_PACKAGES := libfec-dev
 PYTEST_WORKERS ?= 2
 

@@ -104,3 +104,8 @@ def test_memory_is_limited(tmp_path):
 def test_analyst_exceptions_are_reported(tmp_path):
     r = run(tmp_path, "def map(record):\n    raise ValueError('bad record')\n")
     assert not r.ok and r.reason == "analyst code raised an exception" and "ValueError: bad record" in r.stderr
+
+
+def test_a_chatty_job_cannot_flood_the_service(tmp_path):
+    r = run(tmp_path, "import sys\nsys.stderr.write('x' * (8 << 20))\nsys.stderr.flush()\n")
+    assert not r.ok and len(r.stderr) <= 4000

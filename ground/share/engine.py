@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
@@ -47,6 +48,7 @@ class UnitOutcome:
     ok: bool
     reason: str
     output: bytes
+    cpu_seconds: float = 0.0  # trusted side (scan + maps) + sandbox (self-reported)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,11 @@ class JobStats:
     units: int
     records: int
     result_bytes: int
+    cpu_seconds: float = 0.0
+
+    def __eq__(self, other: object) -> bool:  # CPU time is a measurement, not part of the result
+        return isinstance(other, JobStats) and (self.units, self.records, self.result_bytes) == \
+            (other.units, other.records, other.result_bytes)
 
 
 def _write_input(table: pa.Table, path: Path) -> None:
@@ -65,21 +72,24 @@ def _write_input(table: pa.Table, path: Path) -> None:
 def run_unit(index: int, plan: ChainPlan, unit: WorkUnit, job: JobCode, limits: SandboxLimits) -> UnitOutcome:
     """One unit end to end; runs in a pool process or on a Dask worker. Returns the sandbox's
     output bytes (no shared filesystem needed besides the archive itself)."""
+    cpu0 = time.process_time()
     batches = list(scan_unit(unit, plan.raw_schema, list(plan.scan_columns), plan.scan_filter()))
     table = pa.Table.from_batches(batches, schema=plan.raw_schema.select(list(plan.scan_columns)) if not batches else None)
     table = plan.apply(table)
     if table.num_rows == 0:
-        return UnitOutcome(index, 0, True, "", b"")
+        return UnitOutcome(index, 0, True, "", b"", time.process_time() - cpu0)
     work = Path(tempfile.mkdtemp(prefix="opals-share-"))
     try:
         prepare_job_dir(work / "job", job.code)
         _write_input(table, work / "job" / "data.arrow")
         mode = "map_records" if job.kind == "mapreduce" else "map_batches"
         result = run_sandboxed(work / "job", work / "out", mode, limits)
+        cpu = time.process_time() - cpu0 + result.cpu_seconds
         if not result.ok:
             last = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
             return UnitOutcome(index, table.num_rows, False, f"{result.reason}: {last}".rstrip(": "), b"")
-        return UnitOutcome(index, table.num_rows, True, "", result.output.read_bytes() if result.output.exists() else b"")
+        return UnitOutcome(index, table.num_rows, True, "",
+                           result.output.read_bytes() if result.output.exists() else b"", cpu)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -99,7 +109,11 @@ class LocalEngine:
     def run(self, fn: Callable[..., UnitOutcome], calls: Sequence[tuple]) -> list[UnitOutcome]:
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
-        return list(self._pool.map(fn, *zip(*calls))) if calls else []
+        try:
+            return list(self._pool.map(fn, *zip(*calls))) if calls else []
+        except cf.process.BrokenProcessPool:
+            self.close()  # the next job gets a fresh pool
+            raise JobFailed("a worker process died while running the job") from None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -198,4 +212,5 @@ def execute(plan: ChainPlan, units: Sequence[WorkUnit], job: JobCode, engine: En
     else:
         _reduce(_group_pairs(outcomes), job, limits, tmp)
     tmp.replace(result)
-    return JobStats(len(units), sum(o.records for o in outcomes), result.stat().st_size)
+    return JobStats(len(units), sum(o.records for o in outcomes), result.stat().st_size,
+                    sum(o.cpu_seconds for o in outcomes))

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -46,6 +47,14 @@ class SandboxResult:
     reason: str
     stderr: str
     output: Path
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU the job reported using (statistics only: self-reported, so never trusted)."""
+        try:
+            return max(0.0, float((self.output.parent / ".usage").read_text()[:32]))
+        except (OSError, ValueError):
+            return 0.0
 
 
 @lru_cache(maxsize=1)
@@ -134,20 +143,23 @@ def run_sandboxed(job_dir: Path, out_dir: Path, mode: str, limits: SandboxLimits
     finally:
         os.close(write_fd)
     cmd = bwrap_command(job_dir, out_dir, read_fd, mode)
-    try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                pass_fds=(read_fd,), preexec_fn=_limiter(limits), start_new_session=True)
-    finally:
-        os.close(read_fd)
-    try:
-        _, err = proc.communicate(timeout=limits.wall_seconds)
-        rc = proc.returncode
-        reason = "" if rc == 0 else _describe(rc, limits)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        _, err = proc.communicate()
-        rc = proc.returncode
-        reason = f"wall-clock limit of {limits.wall_seconds:g} s exceeded"
+    # stderr goes to a file, so RLIMIT_FSIZE bounds what a chatty job can make us hold
+    with tempfile.TemporaryFile() as err_file:
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err_file,
+                                    pass_fds=(read_fd,), preexec_fn=_limiter(limits), start_new_session=True)
+        finally:
+            os.close(read_fd)
+        try:
+            rc = proc.wait(timeout=limits.wall_seconds)
+            reason = "" if rc == 0 else _describe(rc, limits)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            rc = proc.wait()
+            reason = f"wall-clock limit of {limits.wall_seconds:g} s exceeded"
+        size = err_file.seek(0, os.SEEK_END)
+        err_file.seek(max(0, size - 4000))
+        err = err_file.read()
     text = err.decode("utf-8", "replace")[-4000:]
     if rc != 0 and "bwrap:" in text and "analyst" not in reason:
         reason = f"sandbox could not start: {text.strip().splitlines()[-1]}"
