@@ -97,7 +97,8 @@ class Interleaved:
         return self.stats
 
     def report(self, benchmark, target_ratio: float, peer_name: str) -> tuple[float, float]:
-        """(wall ratio, CPU ratio) = peer time / ours time, medians."""
+        """(wall ratio, CPU ratio) = peer time / ours time, medians (the warm-up round dropped)."""
+        self.peer_wall, self.peer_cpu, self.ours_cpu = self.peer_wall[1:], self.peer_cpu[1:], self.ours_cpu[1:]
         wall = statistics.median(self.peer_wall) / benchmark.stats.stats.median
         cpu = statistics.median(self.peer_cpu) / statistics.median(self.ours_cpu)
         benchmark.extra_info.update(
