@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ground.share.chain import compose
-from ground.share.engine import DaskEngine, JobCode, JobFailed, LocalEngine, execute
+from ground.share.engine import JobCode, JobFailed, LocalEngine, execute, open_engine
 from ground.share.maps import ModifyingMap, Predicate, Transform
 from ground.share.scan import packet_schema, work_units
 from ground.share.synthetic import write_archive
@@ -69,7 +69,7 @@ def test_local_and_dask_give_identical_results(archive, dask_address, local_engi
     plan = compose(SCHEMA, [PROVIDER, PARTNER])
     units = work_units(archive, "TRACKING")
     assert len(units) == 6
-    dask = DaskEngine(dask_address)
+    dask = open_engine(dask_address.replace("tcp://", "dask://"))  # what `serve --engine` takes
     try:
         local_stats = execute(plan, units, JobCode(kind, code), local_engine, tmp_path / "local")
         dask_stats = execute(plan, units, JobCode(kind, code), dask, tmp_path / "dask")
