@@ -260,3 +260,35 @@ def test_restart_mid_job_keeps_results_and_reports_the_interrupted_job(world, tm
             assert resumed["state"] == "completed" and resumed["records"] == 600
     finally:
         party.stop()
+
+
+def test_a_reseller_restarted_mid_job_resumes_following_its_upstream_job(world, tmp_path):
+    config = {"name": "reseller-r", "database": "rr.sqlite", "results": "rr-results",
+              "trust": {world["authority"].name: str(world["base"] / f"{world['authority'].name}.pub")},
+              "upstream_tokens": {world["provider"].url: world["tokens"]["reseller"]},
+              "sources": [{"name": "tracking", "upstream_url": world["provider"].url,
+                           "upstream_source": "tracking-partners", "map": {"columns": ["time", "err_total"]},
+                           "run_attrs": ["public"]}]}
+    party = start_party(config, tmp_path)
+    try:
+        with client(party, world["tokens"]["bob"]) as c:
+            job = c.post("/jobs", json={"source": "tracking", "kind": "batches",
+                                        "code": "import time\n\ndef map(batch):\n    time.sleep(1.5)\n"
+                                                "    return {'rows': [batch.num_rows]}\n"}).json()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until it has been forwarded
+            db = sqlite3.connect(f"file:{tmp_path / 'rr.sqlite'}?mode=ro", uri=True)
+            upstream = db.execute("SELECT upstream_job FROM jobs WHERE id = ?", (job["id"],)).fetchone()[0]
+            db.close()
+            if upstream:
+                break
+            time.sleep(0.05)
+        party.kill()
+        party = start_party(config, tmp_path)
+        with client(party, world["tokens"]["bob"]) as c:
+            done = wait_job(c, job["id"])
+            assert done["state"] == "completed", done["reason"]
+            rows = pa.ipc.open_stream(c.get(f"/jobs/{job['id']}/result").content).read_all()["rows"].to_pylist()
+        assert sum(rows) == 2000
+    finally:
+        party.stop()

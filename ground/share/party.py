@@ -9,7 +9,6 @@ import ast
 import logging
 import queue
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -257,12 +256,3 @@ class Party:
             tmp.replace(dest)
             return int(up.get("records", 0))
 
-
-def wait_for(party: Party, job_id: str, timeout: float = 60.0) -> JobRecord:
-    """Poll until the job is terminal (for tests and the CLI's --wait)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job = party.store.job(job_id)
-        if job is not None and job.state in TERMINAL or time.monotonic() > deadline:
-            return job
-        time.sleep(0.05)
