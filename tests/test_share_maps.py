@@ -3,6 +3,7 @@ reseller C gets nothing more), and that pushing filters into the Parquet scan ch
 from __future__ import annotations
 
 import collections
+import json
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -32,7 +33,7 @@ def run_chain(root, maps) -> pa.Table:
     parts = []
     for unit in work_units(root, "HOUSEKEEPING", whole_files=plan.aggregates):
         batches = list(scan_unit(unit, SCHEMA, list(plan.scan_columns), plan.scan_filter()))
-        table = pa.Table.from_batches(batches) if batches else SCHEMA.select(list(plan.scan_columns)).empty_table()
+        table = pa.Table.from_batches(batches) if batches else plan.scan_schema().empty_table()
         parts.append(plan.apply(table))
     out = pa.concat_tables(parts)
     assert out.schema == plan.output_schema
@@ -121,6 +122,13 @@ def test_bad_maps_are_rejected_with_reasons():
     m = ModifyingMap.from_dict({"filters": [["mode", "in", [1, 2]]], "columns": ["mode"],
                                 "transforms": [{"column": "mode", "kind": "scale", "factor": 2}]})
     assert ModifyingMap.from_dict(m.to_dict()) == m
+
+
+@given(chain=st.lists(st.deferred(lambda: maps), min_size=1, max_size=3))
+def test_maps_survive_their_json_form(chain):
+    """What a reseller forwards upstream is exactly its map."""
+    for m in chain:
+        assert ModifyingMap.from_dict(json.loads(json.dumps(m.to_dict()))) == m
 
 
 # ---- property: any chain only narrows -----------------------------------------------------------

@@ -91,7 +91,9 @@ def apply_transform(t: Transform, arr: pa.Array) -> pa.Array:
             return pc.floor_temporal(arr, multiple=ms, unit="millisecond")
         return pc.multiply(pc.floor(pc.divide(pc.cast(arr, pa.float64()), t.seconds)), t.seconds)
     if t.kind == "round":
-        return pc.round(arr, ndigits=t.digits) if pa.types.is_floating(typ) or pa.types.is_integer(typ) else arr
+        if pa.types.is_integer(typ):  # rounding 250 (uint8) to tens gives 250 -> 250, 255 -> 260: widen first
+            return pc.round(pc.cast(arr, pa.int64()), ndigits=t.digits)
+        return pc.round(arr, ndigits=t.digits) if pa.types.is_floating(typ) else arr
     if t.kind == "scale":
         return pc.add(pc.multiply(pc.cast(arr, pa.float64()), t.factor), t.offset)
     if t.kind == "custom":
@@ -135,6 +137,9 @@ class ChainPlan:
     def aggregates(self) -> bool:
         return any(m.average_seconds for m in self.stages)
 
+    def scan_schema(self) -> pa.Schema:
+        return pa.schema([self.raw_schema.field(c) for c in self.scan_columns], metadata=self.raw_schema.metadata)
+
     def scan_filter(self) -> pc.Expression | None:
         return _and([predicate_expression(p, self.raw_schema) for p in self.pushed])
 
@@ -158,7 +163,10 @@ def _run_stage(table: pa.Table, m: ModifyingMap, filters: Sequence[Predicate]) -
         if t.column in table.column_names:
             i = table.column_names.index(t.column)
             old = table.schema.field(i)
-            new = apply_transform(t, table.column(i).combine_chunks())
+            try:
+                new = apply_transform(t, table.column(i).combine_chunks())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError, TypeError) as exc:
+                raise MapError(f"transform {t.kind} on {t.column} failed: {exc}") from None
             md = dict(old.metadata or {})
             if t.kind == "scale" and t.units is not None:
                 md[b"units"] = t.units.encode()

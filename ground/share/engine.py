@@ -74,7 +74,7 @@ def run_unit(index: int, plan: ChainPlan, unit: WorkUnit, job: JobCode, limits: 
     output bytes (no shared filesystem needed besides the archive itself)."""
     cpu0 = time.process_time()
     batches = list(scan_unit(unit, plan.raw_schema, list(plan.scan_columns), plan.scan_filter()))
-    table = pa.Table.from_batches(batches, schema=plan.raw_schema.select(list(plan.scan_columns)) if not batches else None)
+    table = pa.Table.from_batches(batches) if batches else plan.scan_schema().empty_table()
     table = plan.apply(table)
     if table.num_rows == 0:
         return UnitOutcome(index, 0, True, "", b"", time.process_time() - cpu0)

@@ -6,7 +6,7 @@ Order inside one map: filter (on the map's input) -> transforms -> column select
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in")
@@ -95,7 +95,8 @@ class ModifyingMap:
         d = asdict(self)
         d["filters"] = [[p.column, p.op, list(p.value) if isinstance(p.value, tuple) else p.value]
                         for p in self.filters]
-        d["transforms"] = [{k: v for k, v in asdict(t).items() if v not in (None, "", 0.0) or k in ("column", "kind")}
+        defaults = {f.name: f.default for f in fields(Transform)}
+        d["transforms"] = [{k: v for k, v in asdict(t).items() if k in ("column", "kind") or v != defaults[k]}
                            for t in self.transforms]
         d["columns"] = list(self.columns) if self.columns is not None else None
         return d
