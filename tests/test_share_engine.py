@@ -118,3 +118,28 @@ def test_a_filter_that_keeps_nothing_never_starts_a_sandbox(archive, local_engin
     stats = execute(compose(SCHEMA, [PROVIDER, nothing]), work_units(archive, "TRACKING"),
                     JobCode("mapreduce", "this is not python"), local_engine, tmp_path / "r")
     assert stats.records == 0 and (tmp_path / "r").read_bytes() == b""
+
+
+def test_service_runs_jobs_on_dask_with_engine_option(archive, dask_address, local_engine, tmp_path):
+    """``opals-ground share serve --engine dask://host:port``: analysts use the REST API as usual."""
+    import httpx
+
+    from share_helpers import Authority, bearer, start_party, wait_job
+    authority = Authority.create()
+    party = start_party({"name": "soc-dask", "database": "db.sqlite", "results": "results", "archive": str(archive),
+                         "trust": {authority.name: str(authority.write_public(tmp_path))},
+                         "sources": [{"name": "tracking", "packet": "TRACKING", "map": PROVIDER.to_dict(),
+                                      "run_attrs": ["partner"]}]},
+                        tmp_path, engine=dask_address.replace("tcp://", "dask://"))
+    try:
+        with httpx.Client(base_url=party.url, headers=bearer(authority.token("alice", "partner")), timeout=60) as c:
+            job = wait_job(c, c.post("/jobs", json={"source": "tracking", "kind": "mapreduce", "code": MAPREDUCE,
+                                                    "wrap": [PARTNER.to_dict()]}).json()["id"])
+            assert job["state"] == "completed", job["reason"]
+            assert job["engine"].startswith("dask://")
+            via_service = c.get(f"/jobs/{job['id']}/result").content
+    finally:
+        party.stop()
+    execute(compose(SCHEMA, [PROVIDER, PARTNER]), work_units(archive, "TRACKING"), JobCode("mapreduce", MAPREDUCE),
+            local_engine, tmp_path / "local")
+    assert via_service == (tmp_path / "local").read_bytes()
