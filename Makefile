@@ -51,3 +51,8 @@ docs: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info native/*.so
+
+# ---- data sharing (issue 7) ----
+.PHONY: share-demo
+share-demo: install system-deps
+	$(PY) scripts/share_demo.py
