@@ -57,11 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ground.share.api import create_app
     from ground.share.config import build_party
     party = build_party(args.config, engine=args.engine)
-    party.start()
-    try:
-        uvicorn.run(create_app(party), host=args.host, port=args.port, log_level=args.log_level)
-    finally:
-        party.stop()
+    uvicorn.run(create_app(party, own_lifecycle=True), host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 

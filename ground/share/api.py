@@ -3,7 +3,8 @@ carries an attribute assertion (``Authorization: Bearer <JWT>``) that this party
 Results stream from disk in chunks; nothing is loaded whole."""
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, AsyncIterator
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse
@@ -35,10 +36,23 @@ class JobView(BaseModel):
     updated: float
 
 
-def create_app(party: Party) -> FastAPI:
+def create_app(party: Party, own_lifecycle: bool = False) -> FastAPI:
+    """The party's API; with ``own_lifecycle`` the app starts the party and stops it (its engine,
+    pool processes and Dask client included) when the server shuts down."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if own_lifecycle:
+            party.start()
+        try:
+            yield
+        finally:
+            if own_lifecycle:
+                party.stop()
+
     app = FastAPI(title=f"OPALS data sharing: {party.name}",
                   description="Push analysis to the data: catalogue of sources and sandboxed analysis jobs.",
-                  version="1")
+                  version="1", lifespan=lifespan)
 
     def caller(request: Request) -> Assertion:
         header = request.headers.get("authorization", "")

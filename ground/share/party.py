@@ -211,6 +211,8 @@ class Party:
             except httpx.HTTPError as exc:
                 self.store.update_job(job.id, state="failed", reason=f"upstream unreachable: {exc}")
             except Exception as exc:  # never lose a job to an unexpected error: report it
+                if self._stopping.is_set():
+                    return  # shutting down under it: left executing, so a restart reports it interrupted
                 log.exception("job %s", job.id)
                 self.store.update_job(job.id, state="failed", reason=f"internal error: {type(exc).__name__}: {exc}")
 
