@@ -207,6 +207,8 @@ class Party:
                 self.store.update_job(job.id, state="completed", records=records,
                                       result_bytes=self.result_path(job).stat().st_size)
             except (JobFailed, MapError) as exc:
+                if self._stopping.is_set():
+                    return  # left executing: a restart reports it interrupted or resumes following upstream
                 self.store.update_job(job.id, state="failed", reason=str(exc))
             except httpx.HTTPError as exc:
                 self.store.update_job(job.id, state="failed", reason=f"upstream unreachable: {exc}")
