@@ -77,7 +77,7 @@ def test_each_transform(archive):
     out = run_chain(archive, [m])
     assert out.num_rows == full.num_rows
     assert all(t.second == 0 for t in out["time"].to_pylist())
-    assert set(out["cmd_accepted"].to_pylist()) == {0}
+    assert set(out["cmd_accepted"].to_pylist()) == {0} and out.schema.field("cmd_accepted").type == pa.uint16()
     assert set(out["uptime"].to_pylist()) == {7}
     hashed = out["temp_laser"].to_pylist()
     assert all(isinstance(h, str) and len(h) == 16 for h in hashed) and len(set(hashed)) > 1

@@ -82,7 +82,13 @@ def apply_transform(t: Transform, arr: pa.Array) -> pa.Array:
                                                      b"\0" * typ.byte_width if pa.types.is_fixed_size_binary(typ) else 0)
         if pa.types.is_timestamp(typ) and t.value is None:
             fill = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-        return pa.repeat(_scalar(fill, typ), len(arr))
+        scalar = _scalar(fill, typ)
+        try:
+            scalar = scalar.cast(typ)  # same type as the column, always
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise MapError(f"redact value {fill!r} does not fit column type {typ}: {exc}") from None
+        filled = pa.repeat(scalar, len(arr))
+        return pc.if_else(pc.is_valid(arr), filled, pa.nulls(len(arr), typ)) if arr.null_count else filled
     if t.kind == "hash":
         return _hash(arr, t.salt)
     if t.kind == "round_time":
