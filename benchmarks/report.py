@@ -43,6 +43,10 @@ def _time_text(seconds: float) -> str:
     return f"{seconds * 1e9:,.0f} ns"
 
 
+def _number(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:.4g}"
+
+
 def rows_from(doc: dict) -> list[dict]:
     """One row per benchmark, with throughput and ratio against the group's subject."""
     groups: dict[str, list[dict]] = defaultdict(list)
@@ -85,7 +89,7 @@ def render(doc: dict, markdown: bool = False) -> str:
     cols = ["group", "benchmark", "median", "throughput", "ours vs this", "target", "notes"]
     table = []
     for r in rows_from(doc):
-        notes = ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}: {v}"
+        notes = ", ".join(f"{k}={_number(v)}" if isinstance(v, (int, float)) else f"{k}: {v}"
                           for k, v in r["info"].items() if k not in _KNOWN)
         ratio = "(ours)" if r["subject"] else (f"{r['ratio']:,.1f}x" if r["ratio"] is not None else "")
         table.append([r["group"], r["name"].removeprefix("test_"), _time_text(r["median"]),

@@ -19,7 +19,9 @@ from protocol.framing import Deframer, frame
 
 class SerialLink:
     def __init__(self, port: str, baudrate: int = 115200, reconnect_interval: float = 0.5,
-                 max_queue: int = 10000, opener=None):
+                 max_queue: int = 10000, opener=None, lengths: dict[int, tuple[int, int]] | None = None):
+        """``lengths``: APID -> (min, max) packet length (``protocol.framing.packet_lengths``), so
+        a false marker in line noise cannot stall the stream; None accepts any APID."""
         self.port = port
         self.baudrate = baudrate
         self.reconnect_interval = reconnect_interval
@@ -27,10 +29,11 @@ class SerialLink:
                                                                  write_timeout=2, exclusive=False))
         self._dev = None
         self._next_try = 0.0
-        self._deframer = Deframer()
+        self._deframer = Deframer(lengths=lengths)
         self._queue: collections.deque[bytes] = collections.deque(maxlen=max_queue)
         self._stats = LinkStats(up=False)
         self._seq = SequenceTracker()
+        self._salvaged: list[bytes] = []  # packets recovered from the old stream at a reconnect
         self._ever_up = False
         self._ensure_open()
 
@@ -48,6 +51,9 @@ class SerialLink:
             return False
         if self._ever_up:
             self._stats.reconnects += 1
+            # A frame cut by the outage will never be completed: end the old stream now (whole
+            # packets found in it are kept), or its claimed length would hold back the new one.
+            self._salvaged.extend(self._deframer.flush())
         self._ever_up = True
         self._stats.up = True
         while self._queue:  # what was sent during the outage goes first, in order
@@ -80,16 +86,25 @@ class SerialLink:
     # ------------------------------------------------------------------ Link
     def send(self, packet: bytes) -> bool:
         """True when written now; False when queued for the device's return (oldest dropped and
-        counted in ``send_errors`` once ``max_queue`` frames wait)."""
+        counted in ``send_errors`` once ``max_queue`` frames wait), or when the write timed out
+        because the far end does not read (dropped and counted: the device is still there)."""
         data = frame(packet)
-        if not self._ensure_open() or not self._write(data):
-            if len(self._queue) == self._queue.maxlen:
+        if self._ensure_open():
+            try:
+                self._dev.write(data)
+            except serial.SerialTimeoutException:
                 self._stats.send_errors += 1
-            self._queue.append(data)
-            return False
-        self._stats.packets_out += 1
-        self._stats.bytes_out += len(packet)
-        return True
+                return False
+            except (serial.SerialException, OSError):
+                self._lost()
+            else:
+                self._stats.packets_out += 1
+                self._stats.bytes_out += len(packet)
+                return True
+        if len(self._queue) == self._queue.maxlen:
+            self._stats.send_errors += 1
+        self._queue.append(data)
+        return False
 
     def recv(self, timeout: float = 0.0) -> list[bytes]:
         """Every packet that has arrived; waits up to ``timeout`` s for the first one.
@@ -99,7 +114,11 @@ class SerialLink:
         deadline = time.monotonic() + timeout
         out: list[bytes] = []
         while True:
-            if self._ensure_open():
+            opened = self._ensure_open()
+            if self._salvaged:
+                out.extend(self._salvaged)
+                self._salvaged.clear()
+            if opened:
                 data = self._read_available(max(0.0, deadline - time.monotonic()))
                 if data:
                     out.extend(self._deframer.feed(data))

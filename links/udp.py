@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import select
 import socket
+import time
 
 from links.base import LinkStats, SequenceTracker
 from protocol.codec import Codec, PacketError
@@ -15,11 +16,13 @@ def _resolve(addr: tuple[str, int]) -> tuple[str, int]:
 
 
 class UdpLink:
+    """No SO_REUSEADDR: a second process on the same port must fail loudly, not silently share
+    (or steal) the datagrams; UDP has no TIME_WAIT, so a restart rebinds at once anyway."""
+
     def __init__(self, local: tuple[str, int], peer: tuple[str, int], rcvbuf: int = 8 << 20):
         self.local = _resolve(local)
         self.peer = _resolve(peer)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         except OSError:
@@ -42,22 +45,29 @@ class UdpLink:
         return True
 
     def recv(self, timeout: float = 0.0, max_packets: int = 10000) -> list[bytes]:
+        """The valid packets from the peer that have arrived (up to ``max_packets``); waits up to
+        ``timeout`` s for the first one (foreign or bad datagrams do not end the wait)."""
+        deadline = time.monotonic() + timeout
         out: list[bytes] = []
-        if timeout > 0:
-            r, _, _ = select.select([self.sock], [], [], timeout)
-            if not r:
+        while True:
+            self._drain(out, max_packets)
+            remaining = deadline - time.monotonic()
+            if out or remaining <= 0:
                 return out
+            select.select([self.sock], [], [], remaining)
+
+    def _drain(self, out: list[bytes], max_packets: int) -> None:
         st = self._stats
         while len(out) < max_packets:
             try:
                 data, addr = self.sock.recvfrom(65536)
             except BlockingIOError:
-                break
+                return
             except OSError as exc:
                 if exc.errno in (errno.ECONNREFUSED, errno.ECONNRESET):
                     continue  # ICMP echo of an earlier send; not data
                 st.recv_errors += 1  # never raised: a receive loop must survive the socket's moods
-                break
+                return
             if addr != self.peer:
                 st.rejected_foreign += 1
                 continue
@@ -70,7 +80,6 @@ class UdpLink:
                 continue
             st.count_in(apid, len(data), self._seq.gap(apid, seq))
             out.append(data)
-        return out
 
     def fileno(self) -> int:
         return self.sock.fileno()

@@ -38,10 +38,15 @@ def parse_link_url(url: str) -> LinkSpec:
     raise ValueError(f"unknown link scheme {u.scheme!r} (udp:// or serial://)")
 
 
-def open_link(url: str):
+def open_link(url: str, dictionary=None):
+    """A link from its URL. A serial link's deframer accepts only the APIDs and lengths of
+    ``dictionary`` (default: the OPALS dictionary)."""
     spec = parse_link_url(url)
     if spec.scheme == "udp":
         from links.udp import UdpLink
         return UdpLink(spec.local, spec.peer)
     from links.serial_link import SerialLink
-    return SerialLink(spec.device, spec.baud)
+    from protocol.framing import packet_lengths
+    if dictionary is None:
+        from protocol.opals import DICTIONARY as dictionary
+    return SerialLink(spec.device, spec.baud, lengths=packet_lengths(dictionary))

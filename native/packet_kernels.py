@@ -34,16 +34,23 @@ class DeframeStats:
 class StreamScanner:
     """Finds ASM-framed packets in a byte stream; keeps the C statistics block across calls."""
 
-    def __init__(self, max_packet_len: int = 65542, apids: set[int] | None = None, batch: int = 65536):
+    def __init__(self, max_packet_len: int = 65542, apids: set[int] | None = None, batch: int = 65536,
+                 lengths: dict[int, tuple[int, int]] | None = None):
+        """``apids``: accept only these; ``lengths``: accept only these APIDs, each with its
+        (min, max) total packet length. Either makes false markers fail at once."""
         self._st = ffi.new("opals_deframe_stats *")
         for i in range(2048):
             self._st.last_seq[i] = -1
         self.max_packet_len = max_packet_len
-        self._mask = None
         if apids is not None:
-            self._mask = ffi.new("uint8_t[2048]")
-            for a in apids:
-                self._mask[a] = 1
+            lengths = {a: (8, max_packet_len) for a in apids} if lengths is None else \
+                {a: lengths[a] for a in apids if a in lengths}
+        self._mask = None
+        if lengths is not None:
+            self._mask = ffi.new("uint32_t[4096]")
+            for a, (lo, hi) in lengths.items():
+                self._mask[2 * a] = max(8, lo)
+                self._mask[2 * a + 1] = min(hi, max_packet_len)
         self._batch = batch
         self._offsets = np.empty(batch, dtype=np.uint32)
         self._lengths = np.empty(batch, dtype=np.uint32)
@@ -82,6 +89,43 @@ class StreamScanner:
         self._st.bytes_in += n
 
 
+class OutputPool:
+    """Recycles the memory of decoded arrays. Fresh memory costs a page fault per page on first
+    write (on this kind of VM, more than the decoding itself), so every array handed out is a
+    view of a pooled block; when the caller drops the last view of a block, cffi's gc hook gives
+    the block back, already paged in, for the next decode. Callers own what they get: a block
+    is reused only after nothing refers to it."""
+
+    def __init__(self, keep_bytes: int = 128 << 20):
+        self.keep_bytes = keep_bytes
+        self._free: list[np.ndarray] = []
+        self._lent: dict[int, np.ndarray] = {}
+        self._returned: list[int] = []  # filled by gc hooks; drained by array()
+
+    def array(self, n: int, dtype: np.dtype) -> np.ndarray:
+        nbytes = max(n * dtype.itemsize, 1)
+        block = self._take(nbytes)
+        addr = block.ctypes.data
+        self._lent[addr] = block
+        ptr = ffi.gc(ffi.cast("uint8_t *", addr), self._on_release)
+        return np.frombuffer(ffi.buffer(ptr, nbytes), dtype=dtype, count=n)
+
+    def _on_release(self, ptr) -> None:
+        self._returned.append(int(ffi.cast("uintptr_t", ptr)))  # only an append: runs inside gc
+
+    def _take(self, nbytes: int) -> np.ndarray:
+        while self._returned:
+            block = self._lent.pop(self._returned.pop(), None)
+            if block is not None:
+                self._free.append(block)
+        while sum(b.nbytes for b in self._free) > self.keep_bytes:
+            self._free.pop(0)  # the oldest goes back to the allocator
+        fits = [i for i, b in enumerate(self._free) if nbytes <= b.nbytes <= 2 * nbytes]
+        if fits:
+            return self._free.pop(min(fits, key=lambda i: self._free[i].nbytes))
+        return np.empty(nbytes, dtype=np.uint8)
+
+
 @dataclass
 class BatchStats:
     packets: int = 0
@@ -99,7 +143,10 @@ class BatchDecoder:
     dtype must be packed: seq u2, coarse u4, fine u2, then the fields in order.
     """
 
-    def __init__(self, layouts: dict[int, tuple[int, list[int], np.dtype]], capacity: int = 65536):
+    def __init__(self, layouts: dict[int, tuple[int, list[int], np.dtype]], capacity: int = 1 << 22,
+                 pool: OutputPool | None = None):
+        """``capacity``: the most records per APID one pass writes (outputs are sized exactly from
+        a header walk; a bigger input takes further passes and one concatenation)."""
         self._dtypes = {a: dt for a, (_, _, dt) in layouts.items()}
         self._apids = sorted(layouts)
         self._c_layouts = ffi.new("opals_layout[]", max(1, len(self._apids)))
@@ -120,29 +167,38 @@ class BatchDecoder:
                 L.sizes[j] = s
             L.rec_size = dt.itemsize
             self._index[apid] = i
-        self._capacity = capacity
+        self._capacity = max(1, capacity)
+        self._pool = pool or OutputPool()
+        self._counts = np.zeros(2048, dtype=np.uint64)
         self._st = ffi.new("opals_batch_stats *")
-        self._reset_outputs(capacity)
 
-    def _reset_outputs(self, capacity: int, only_used: bool = False) -> None:
+    def _prepare(self, remaining: np.ndarray) -> None:
+        """Outputs for at most ``remaining[apid]`` records each (capped), from the pool."""
         for i, apid in enumerate(self._apids):
             L = self._c_layouts[i]
-            if only_used and L.count == 0:
-                continue  # untouched output: keep it rather than allocate again
-            arr = np.empty(capacity, dtype=self._dtypes[apid])
-            self._arrays[apid] = arr
-            L.out = ffi.cast("uint8_t *", ffi.from_buffer(arr))
-            L.capacity = capacity
+            n = min(int(remaining[apid]), self._capacity)
             L.count = 0
+            if n:
+                arr = self._pool.array(n, self._dtypes[apid])
+                self._arrays[apid] = arr
+                L.out = ffi.cast("uint8_t *", ffi.from_buffer(arr))
+            else:
+                self._arrays.pop(apid, None)
+                L.out = ffi.NULL
+            L.capacity = n
 
-    def _take(self) -> dict[int, np.ndarray]:
-        """Hand out what was written (the caller owns those arrays) and give the C fresh outputs."""
+    def _take(self, remaining: np.ndarray) -> dict[int, np.ndarray]:
+        """Hand out what was written (the caller owns those arrays)."""
         out = {}
         for i, apid in enumerate(self._apids):
-            n = self._c_layouts[i].count
-            if n:
-                out[apid] = self._arrays[apid][:n]
-        self._reset_outputs(self._capacity, only_used=True)
+            L = self._c_layouts[i]
+            if L.count:
+                out[apid] = self._arrays[apid][:L.count]
+                remaining[apid] -= min(int(remaining[apid]), L.count)
+            if L.count == L.capacity:
+                remaining[apid] = max(int(remaining[apid]), 1)  # it filled up: more may follow
+        for apid in list(self._arrays):
+            del self._arrays[apid]
         return out
 
     def decode(self, buf: bytes | bytearray | memoryview) -> tuple[dict[int, np.ndarray], int]:
@@ -151,34 +207,40 @@ class BatchDecoder:
         Unconsumed bytes at the end are a truncated packet the caller keeps for the next call.
         """
         cbuf = ffi.from_buffer(buf)
+        remaining = self._counts
+        remaining[:] = 0
+        lib.opals_count_apids(cbuf, len(cbuf), ffi.from_buffer("uint64_t[]", remaining))
         parts: list[dict[int, np.ndarray]] = []
         pos = 0
         while True:
+            self._prepare(remaining)
             self._st.full = 0
-            used = lib.opals_batch_decode(cbuf + pos, len(cbuf) - pos, self._c_layouts, self._index, self._st)
-            pos += used
+            pos += lib.opals_batch_decode(cbuf + pos, len(cbuf) - pos, self._c_layouts, self._index, self._st)
+            parts.append(self._take(remaining))
             if not self._st.full:
                 break
-            parts.append(self._take())
-        parts.append(self._take())
         return _concat(parts), pos
 
     def decode_at(self, buf, offsets: np.ndarray, lengths: np.ndarray) -> dict[int, np.ndarray]:
         """Decode the packets a StreamScanner located in ``buf``."""
         cbuf = ffi.from_buffer(buf)
-        parts = []
-        done, n = 0, len(offsets)
         off = np.ascontiguousarray(offsets, dtype=np.uint32)
         ln = np.ascontiguousarray(lengths, dtype=np.uint32)
+        b = np.frombuffer(ffi.buffer(cbuf), dtype=np.uint8)
+        apids = ((b[off].astype(np.uint16) & 7) << 8) | b[off + 1] if len(off) else np.zeros(0, np.uint16)
+        remaining = self._counts
+        remaining[:] = np.bincount(apids, minlength=2048)[:2048]
+        parts = []
+        done, n = 0, len(off)
         while True:
+            self._prepare(remaining)
             self._st.full = 0
             done += lib.opals_batch_decode_at(
                 cbuf, ffi.from_buffer("uint32_t[]", off[done:]), ffi.from_buffer("uint32_t[]", ln[done:]), n - done,
                 self._c_layouts, self._index, self._st)
+            parts.append(self._take(remaining))
             if not self._st.full:
                 break
-            parts.append(self._take())
-        parts.append(self._take())
         return _concat(parts)
 
     def stats(self) -> BatchStats:
@@ -189,6 +251,6 @@ class BatchDecoder:
 
 def _concat(parts: list[dict[int, np.ndarray]]) -> dict[int, np.ndarray]:
     if len(parts) == 1:
-        return parts[0]  # arrays handed out by _take are never written again
+        return parts[0]  # arrays handed out by _take are never written again by the decoder
     keys = {a for p in parts for a in p}
     return {a: np.concatenate([p[a] for p in parts if a in p]) for a in keys}

@@ -80,10 +80,13 @@ static inline void count_seq(opals_deframe_stats *st, uint32_t apid, uint32_t se
     st->last_seq[apid] = (int32_t)seq;
 }
 
-/* Scan buf for ASM-framed packets. Returns the number of leading bytes fully handled; the
+/* apid_len (optional): for each APID the [min, max] total packet length it may have (max 0: the
+ * APID is not accepted). With it, a false marker in garbage is refused at its header instead of
+ * holding the stream until its claimed length has arrived.
+ * Scan buf for ASM-framed packets. Returns the number of leading bytes fully handled; the
  * caller keeps the rest and offers it again with more data. With final != 0 nothing is kept. */
 size_t opals_deframe(const uint8_t *buf, size_t len, int final, uint32_t max_len,
-                     const uint8_t *apid_mask, uint32_t *offsets, uint32_t *lengths,
+                     const uint32_t *apid_len, uint32_t *offsets, uint32_t *lengths,
                      size_t max_out, size_t *n_out, opals_deframe_stats *st) {
     size_t pos = 0, n = 0;
     while (n < max_out) {
@@ -104,7 +107,8 @@ size_t opals_deframe(const uint8_t *buf, size_t len, int final, uint32_t max_len
         const uint8_t *h = buf + p + 4;
         uint32_t apid = ((uint32_t)(h[0] & 0x07) << 8) | h[1];
         uint32_t plen = 7u + (((uint32_t)h[4] << 8) | h[5]);
-        if ((h[0] >> 5) != 0 || plen < 8 || plen > max_len || (apid_mask && !apid_mask[apid])) {
+        if ((h[0] >> 5) != 0 || plen < 8 || plen > max_len ||
+            (apid_len && (plen < apid_len[2 * apid] || plen > apid_len[2 * apid + 1]))) {
             st->bad_headers++;
             st->bytes_discarded++;
             pos = p + 1;
@@ -188,6 +192,19 @@ size_t opals_batch_decode(const uint8_t *buf, size_t len, opals_layout *layouts,
     }
     st->truncated_bytes = len - pos;
     return pos;
+}
+
+/* Count the packets per APID that opals_batch_decode would look at (same walk, headers only), so
+ * the caller can size each output exactly before decoding. */
+void opals_count_apids(const uint8_t *buf, size_t len, uint64_t *counts) {
+    size_t pos = 0;
+    while (pos + 6 <= len) {
+        const uint8_t *pk = buf + pos;
+        uint32_t plen = 7u + (((uint32_t)pk[4] << 8) | pk[5]);
+        if (pos + plen > len) break;
+        if (plen >= 14) counts[((uint32_t)(pk[0] & 0x07) << 8) | pk[1]]++;
+        pos += plen;
+    }
 }
 
 /* Decode packets the deframer located; returns how many of them were handled. */

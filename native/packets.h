@@ -40,10 +40,11 @@ typedef struct {
 uint16_t opals_crc16(const uint8_t *data, size_t len, uint16_t init);
 int64_t opals_find_marker(const uint8_t *buf, size_t len, size_t start);
 size_t opals_deframe(const uint8_t *buf, size_t len, int final, uint32_t max_len,
-                     const uint8_t *apid_mask, uint32_t *offsets, uint32_t *lengths,
+                     const uint32_t *apid_len, uint32_t *offsets, uint32_t *lengths,
                      size_t max_out, size_t *n_out, opals_deframe_stats *st);
 size_t opals_batch_decode(const uint8_t *buf, size_t len, opals_layout *layouts,
                           const int16_t *apid_index, opals_batch_stats *st);
+void opals_count_apids(const uint8_t *buf, size_t len, uint64_t *counts);
 size_t opals_batch_decode_at(const uint8_t *buf, const uint32_t *offsets, const uint32_t *lengths,
                              size_t n, opals_layout *layouts, const int16_t *apid_index,
                              opals_batch_stats *st);

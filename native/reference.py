@@ -22,8 +22,10 @@ def find_marker(data: bytes, start: int = 0) -> int:
     return bytes(data).find(SYNC_MARKER, start)
 
 
-def deframe(data: bytes, max_len: int = 65542) -> tuple[list[bytes], int]:
-    """All valid framed packets in a complete stream, and the bytes discarded."""
+def deframe(data: bytes, max_len: int = 65542,
+            lengths: dict[int, tuple[int, int]] | None = None) -> tuple[list[bytes], int]:
+    """All valid framed packets in a complete stream, and the bytes discarded (``lengths``: the
+    accepted APIDs with their (min, max) total length)."""
     data = bytes(data)
     out, pos, discarded = [], 0, 0
     while True:
@@ -38,7 +40,9 @@ def deframe(data: bytes, max_len: int = 65542) -> tuple[list[bytes], int]:
             return out, discarded
         plen = 7 + ((h[4] << 8) | h[5])
         pk = data[p + 4:p + 4 + plen]
-        if (h[0] >> 5) != 0 or plen < 8 or plen > max_len or len(pk) < plen \
+        apid = ((h[0] & 7) << 8) | h[1]
+        bounds = (8, max_len) if lengths is None else lengths.get(apid, (1, 0))
+        if (h[0] >> 5) != 0 or plen < 8 or plen > max_len or not bounds[0] <= plen <= bounds[1] or len(pk) < plen \
                 or crc16(pk[:-2]) != struct.unpack(">H", pk[-2:])[0]:
             discarded += 1
             pos = p + 1

@@ -46,9 +46,10 @@ def telemetry_struct(p: TelemetryPacket) -> cs.Struct:
 
 def _telemetry_struct(p: TelemetryPacket) -> cs.Struct:
     fields = []
+    fixed = sum(f.size for f in p.fields if not f.is_variable)
     for f in p.fields:
-        if f.is_variable:
-            fields.append(f.name / cs.Bytes(cs.this._.primary.data_length + 1 - 6 - CRC_LEN))
+        if f.is_variable:  # the last field (the registry insists): whatever the length leaves
+            fields.append(f.name / cs.Bytes(cs.this._.primary.data_length + 1 - 6 - fixed - CRC_LEN))
         elif f.states:
             fields.append(f.name / cs.Enum(f.type, **{v: k for k, v in f.states.items()}))
         else:

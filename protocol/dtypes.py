@@ -29,6 +29,8 @@ def batch_layouts(d: Dictionary) -> dict[int, tuple[int, list[int], np.dtype]]:
     }
 
 
-def make_batch_decoder(d: Dictionary, capacity: int = 65536):
+def make_batch_decoder(d: Dictionary, capacity: int = 1 << 22):
+    """A ``native.BatchDecoder`` for every fixed-length telemetry packet of ``d`` (``capacity``:
+    most records per APID per pass; results are the same whatever it is)."""
     from native import BatchDecoder
     return BatchDecoder(batch_layouts(d), capacity=capacity)

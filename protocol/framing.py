@@ -11,7 +11,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from native import DeframeStats, StreamScanner
-from protocol.ccsds import MAX_PACKET_LEN, SYNC_MARKER
+from protocol.ccsds import CRC_LEN, MAX_PACKET_LEN, PRIMARY_HEADER_LEN, SYNC_MARKER
+from protocol.construct_defs import command_length, telemetry_length
+from protocol.registry import Dictionary
+
+
+def packet_lengths(d: Dictionary, max_packet_len: int = MAX_PACKET_LEN) -> dict[int, tuple[int, int]]:
+    """APID -> (min, max) total packet length, from the dictionary: a fixed telemetry packet has
+    exactly its length; commands share their APID; file PDUs and variable packets range."""
+    out: dict[int, tuple[int, int]] = {}
+    for p in d.telemetry.values():
+        n = telemetry_length(p)
+        out[p.apid] = (n, max_packet_len) if p.is_variable else (n, n)
+    if d.commands:
+        sizes = [command_length(c) for c in d.commands.values()]
+        out[d.command_apid] = (min(sizes), max(sizes))
+    out[d.file_pdu_uplink_apid] = (PRIMARY_HEADER_LEN + 1 + CRC_LEN, max_packet_len)
+    return out
 
 
 def frame(packet: bytes) -> bytes:
@@ -47,8 +63,12 @@ class Deframer:
     one byte at a time costs the same as feeding it whole. Big feeds are scanned in place.
     """
 
-    def __init__(self, max_packet_len: int = MAX_PACKET_LEN, apids: set[int] | None = None):
-        self._scanner = StreamScanner(max_packet_len=max_packet_len, apids=apids)
+    def __init__(self, max_packet_len: int = MAX_PACKET_LEN, apids: set[int] | None = None,
+                 lengths: dict[int, tuple[int, int]] | None = None):
+        """``lengths`` (e.g. ``packet_lengths(DICTIONARY)``): the APIDs a stream may carry, each
+        with its (min, max) total length, so a false marker is refused at its header rather than
+        holding back the stream until the length it claims has arrived."""
+        self._scanner = StreamScanner(max_packet_len=max_packet_len, apids=apids, lengths=lengths)
         self._max_frame = len(SYNC_MARKER) + max_packet_len
         self._buf = bytearray()
         self._need = 0  # bytes the held buffer must reach before a scan can decide anything
@@ -75,6 +95,12 @@ class Deframer:
         return out
 
     def _scan(self, data, final: bool):
+        if len(data) > _MAX_SCAN:  # the C kernel reports offsets as uint32
+            view = memoryview(data)
+            for at in range(0, len(view), _MAX_SCAN):
+                piece = view[at:at + _MAX_SCAN]
+                yield from self._scan(piece, final and at + _MAX_SCAN >= len(view))
+            return
         n = len(data)
         self._scanner.count_in(n)
         if self._buf and not final and len(self._buf) + n < self._need:
@@ -101,7 +127,7 @@ class Deframer:
             self._keep(joint, pos)  # a later candidate inside the held bytes needs more data
             start += take
         if not isinstance(data, bytes):
-            data = bytes(data[start:])  # the caller may reuse its buffer; batches must not change
+            data = bytes(memoryview(data)[start:])  # the caller may reuse its buffer; batches must not change
             self.bytes_copied += len(data)
             start = 0
         pos = yield from self._scan_buffer(data, start, final)
@@ -132,6 +158,7 @@ class Deframer:
         return self._scanner.stats()
 
 
+_MAX_SCAN = 1 << 30  # bytes scanned per kernel call
 _LOOKAHEAD = 16  # new bytes joined beyond a held frame's end: the next frame's marker and header
 
 

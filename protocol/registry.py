@@ -28,6 +28,8 @@ class Dictionary:
         names = [f.name for f in p.fields]
         if len(set(names)) != len(names):
             raise ValueError(f"{p.name}: duplicate field names")
+        if any(f.is_variable for f in p.fields[:-1]):
+            raise ValueError(f"{p.name}: only the last field may be variable-length")
         self.telemetry[p.name] = p
         self._by_apid[p.apid] = p
         return p

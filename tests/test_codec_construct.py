@@ -147,6 +147,18 @@ def test_command_accepts_exactly_what_construct_accepts(name, data):
         assert same_values(fast, slow)
 
 
+@settings(deadline=None)  # a loaded CI machine must not turn slowness into failure
+@given(st.binary(max_size=80), st.sampled_from([0x08, 0x18, 0x00, 0x10]), st.integers(0, 0x7FF))
+def test_decode_of_anything_raises_only_packet_error(tail, first, apid):
+    # Arbitrary bytes, and arbitrary bodies behind a plausible header with a good CRC.
+    body = bytes([first | (apid >> 8), apid & 0xFF, 0xC0, 0]) + (len(tail) + 1).to_bytes(2, "big") + tail
+    for data in (tail, body + crc16_reference(body).to_bytes(2, "big")):
+        try:
+            CODEC.decode(data)
+        except PacketError as exc:
+            assert exc.reason in {"BAD_LENGTH", "BAD_HEADER", "BAD_CRC", "UNKNOWN_OPCODE", "ARG_OUT_OF_RANGE"}
+
+
 def test_decode_raises_only_packet_error_with_a_reason():
     for junk in (b"", b"\x00" * 7, b"\xff" * 48, CODEC.encode_cmd("NOOP")[:-1] + b"\x00"):
         with pytest.raises(PacketError) as info:
@@ -161,3 +173,21 @@ def test_encode_cmd_refuses_what_flight_would_reject():
     with pytest.raises(PacketError) as info:
         CODEC.encode_cmd("NO_SUCH_COMMAND")
     assert info.value.reason == "UNKNOWN_OPCODE"
+
+
+@settings(max_examples=30, deadline=None)
+@given(a=st.integers(0, 0xFFFF), tail=st.binary(max_size=100))
+def test_variable_packet_with_fixed_fields_agrees(a, tail):
+    """FILE_PDU has only its PDU; a variable packet with fixed fields before the tail works too."""
+    from construct import Int16ub
+
+    from protocol.model import Field, TelemetryPacket, bytes_field
+    from protocol.registry import Dictionary
+
+    d = Dictionary()
+    p = d.add_telemetry(TelemetryPacket("X", 0x30, (Field("a", Int16ub), bytes_field("tail"))))
+    raw = Codec(d).encode_tm("X", {"a": a, "tail": tail}, 1, CucTime(2, 3))
+    assert raw == ref.build_telemetry(p, 1, 2, 3, {"a": a, "tail": tail})
+    assert same_values(_fields(ref.parse_telemetry(p, raw).packet.value.data), Codec(d).decode(raw).values)
+    with pytest.raises(ValueError):
+        d.add_telemetry(TelemetryPacket("Y", 0x31, (bytes_field("tail"), Field("a", Int16ub))))

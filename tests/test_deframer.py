@@ -8,7 +8,7 @@ from dictionary_strategies import seq_counts, telemetry_values
 from native import reference
 from protocol.codec import Codec
 from protocol.crc import crc16
-from protocol.framing import Deframer, frame, frame_all
+from protocol.framing import Deframer, frame, frame_all, packet_lengths
 from protocol.opals import DICTIONARY
 from protocol.time_codes import CucTime
 
@@ -44,8 +44,11 @@ def _chunks(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in zip(edges, edges[1:])]
 
 
-def _deframe(stream: bytes, cuts: list[int] = ()) -> tuple[list[bytes], Deframer]:
-    d = Deframer()
+LENGTHS = packet_lengths(DICTIONARY)
+
+
+def _deframe(stream: bytes, cuts: list[int] = (), lengths=None) -> tuple[list[bytes], Deframer]:
+    d = Deframer(lengths=lengths)
     out = []
     for c in _chunks(stream, list(cuts)):
         out += d.feed(c)
@@ -58,7 +61,7 @@ def _is_subsequence(needles: list[bytes], hay: list[bytes]) -> bool:
     return all(any(n == h for h in it) for n in needles)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=400), st.lists(st.integers(0, 400), max_size=10))
 def test_arbitrary_bytes_never_raise_and_agree_with_reference(stream, cuts):
     out, d = _deframe(stream, cuts)
@@ -67,6 +70,7 @@ def test_arbitrary_bytes_never_raise_and_agree_with_reference(stream, cuts):
     assert all(_crc_ok(p) for p in out)
     s = d.stats()
     assert s.bytes_discarded == discarded and s.bytes_in == len(stream)
+    assert s.bytes_discarded + sum(4 + len(p) for p in out) == len(stream)  # every byte accounted for
 
 
 @settings(max_examples=150, deadline=None)
@@ -80,6 +84,7 @@ def test_every_valid_packet_after_garbage_is_recovered_under_any_chunking(parts,
     assert _is_subsequence(sent, chunked)
     assert all(_crc_ok(p) for p in chunked)
     assert d.pending == 0
+    assert d.stats().bytes_discarded + sum(4 + len(p) for p in chunked) == len(stream)
 
 
 @settings(max_examples=150, deadline=None)
@@ -155,3 +160,34 @@ def test_feed_batch_scans_bytes_in_place():
     batches = d.feed_batch(stream[:half]) + d.feed_batch(stream[half:], final=True)
     assert [p for b in batches for p in b.packets()] == pks
     assert d.bytes_copied < 5 * len(frame(pks[0])) + 8  # only the frame split across the two feeds
+
+
+def test_apid_filter_drops_and_counts_other_apids():
+    hk = CODEC.encode_tm("HOUSEKEEPING", [1, 0, 0, 0, 0.0, 0.0, 0.0, 28.0, 1.0, 0.0, 1], 1, 1.0)
+    ack = CODEC.encode_tm("COMMAND_ACK", [1, 5, 1, 0], 7, 1.0)
+    d = Deframer(apids={0x023})
+    assert d.feed(frame(hk) + frame(ack)) == [ack]
+    s = d.stats()
+    assert s.bad_headers == 1 and s.bytes_discarded == len(frame(hk)) and set(s.per_apid) == {0x023}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(garbage, packets(3)), max_size=5), st.lists(st.integers(0, 2000), max_size=12))
+def test_dictionary_lengths_keep_every_valid_packet_and_agree_with_reference(parts, cuts):
+    stream = b"".join(g + frame_all(ps) for g, ps in parts)
+    got, d = _deframe(stream, cuts, LENGTHS)
+    assert got == reference.deframe(stream, lengths=LENGTHS)[0]
+    assert _is_subsequence([p for _, ps in parts for p in ps], got)
+    assert d.stats().bytes_discarded + sum(4 + len(p) for p in got) == len(stream)
+
+
+def test_false_marker_does_not_hold_back_the_stream_when_lengths_are_known():
+    """Garbage that looks like the start of a 60 kB HOUSEKEEPING packet: a length-aware deframer
+    refuses it at once (HOUSEKEEPING is 48 bytes); a blind one must wait for 60 kB to decide."""
+    false_start = MARKER + bytes([0x08, 0x20, 0xC0, 0x00]) + (60000 - 7).to_bytes(2, "big") + b"junk"
+    good = [CODEC.encode_tm("COMMAND_ACK", [1, s, 1, 0], s, 1.0) for s in range(5)]
+    stream = false_start + frame_all(good)
+    assert Deframer(lengths=LENGTHS).feed(stream) == good
+    blind = Deframer()
+    assert blind.feed(stream) == [] and blind.pending == len(stream)
+    assert blind.flush() == good  # it does get there, once the stream ends

@@ -34,7 +34,7 @@ class Pty:
     def write(self, data: bytes) -> None:
         os.write(self.master, data)
 
-    def read_packets(self, n: int, attempts: int = 100) -> list[bytes]:
+    def read_packets(self, n: int, attempts: int = 200) -> list[bytes]:
         out: list[bytes] = []
         for _ in range(attempts):
             if len(out) >= n:
@@ -106,6 +106,12 @@ def test_unplug_and_replug_loses_nothing_and_flushes_the_queue(port):
         link.send(_cmd(0))
         assert first.read_packets(1) == [_cmd(0)]
 
+        # The line dies in the middle of a long frame: its claimed length must not hold back the
+        # packets that arrive after the replug.
+        cut = frame(CODEC.encode_tm("FILE_PDU", {"pdu": bytes(60000)}, 0, 1.0))[:100]
+        first.write(cut)
+        assert link.recv(timeout=0.1) == []
+
         # Unplug: the device node disappears. The link notices on its next read or write.
         first.unplug()
         os.unlink(port)
@@ -130,13 +136,14 @@ def test_unplug_and_replug_loses_nothing_and_flushes_the_queue(port):
         st = link.stats()
         assert st.reconnects == 1 and st.up and link.queued == 0
         assert st.packets_in == 20 and st.packets_out == 7 and st.seq_gaps == 0
+        assert st.bytes_discarded == len(cut)
         second.unplug()
     finally:
         link.close()
 
 
 def test_link_started_while_device_absent_connects_when_it_appears(port):
-    link = open_link(f"serial://{port}?baud=9600")
+    link = open_link(f"serial://{port}?baud=9600")  # the dictionary's APIDs and lengths only
     try:
         link.send(_cmd(1))
         assert link.recv(timeout=0.05) == [] and not link.stats().up
@@ -144,6 +151,32 @@ def test_link_started_while_device_absent_connects_when_it_appears(port):
         _wait_up(link)
         assert far.read_packets(1) == [_cmd(1)]
         assert link.stats().reconnects == 0  # the first open is not a reconnect
+        false_start = b"\x1a\xcf\xfc\x1d\x08\x20\xc0\x00\xea\x5f"  # "HOUSEKEEPING" of 60 kB: noise
+        far.write(false_start + frame(_tm(1)))
+        assert _recv_n(link, 1) == [_tm(1)]
         far.unplug()
     finally:
         link.close()
+
+
+def test_far_end_not_reading_drops_and_counts_but_keeps_the_device(port):
+    import serial
+
+    far = Pty(port)
+    link = SerialLink(port, opener=lambda: serial.serial_for_url(port, timeout=0, write_timeout=0.02))
+    try:
+        big = CODEC.encode_tm("FILE_PDU", {"pdu": bytes(4000)}, 0, 1.0)
+        results: list[bool] = []
+        while results.count(False) < 3 and len(results) < 500:  # into a pty nobody reads
+            results.append(link.send(big))
+        st = link.stats()
+        assert not all(results) and st.send_errors == results.count(False)
+        assert st.up and st.reconnects == 0 and link.queued == 0
+        while select.select([far.master], [], [], 0.05)[0]:
+            os.read(far.master, 1 << 20)  # the far end catches up
+        far.deframer = Deframer()
+        assert link.send(_cmd(3))
+        assert _cmd(3) in far.read_packets(1)
+    finally:
+        link.close()
+        far.unplug()

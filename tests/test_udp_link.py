@@ -5,17 +5,18 @@ from __future__ import annotations
 import socket
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from links import open_link
 from links.udp import UdpLink
-from protocol.codec import Codec
+from protocol.codec import Codec, PacketError
 from protocol.opals import DICTIONARY
 
 CODEC = Codec(DICTIONARY)
 LOCAL = ("127.0.0.1", 0)
 
 
-def _recv_n(link, n: int, attempts: int = 50) -> list[bytes]:
+def _recv_n(link, n: int, attempts: int = 100) -> list[bytes]:
     out: list[bytes] = []
     for _ in range(attempts):
         out += link.recv(timeout=0.1)
@@ -110,3 +111,57 @@ def test_open_link_url_builds_a_working_udp_link():
     finally:
         flight.close()
         ground.close()
+
+
+@pytest.fixture(scope="module")
+def fuzz_pair():
+    flight = UdpLink(LOCAL, ("127.0.0.1", 9))
+    ground = UdpLink(LOCAL, flight.local)
+    flight.peer = ground.local
+    yield flight, ground
+    flight.close()
+    ground.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.binary(max_size=120), min_size=1, max_size=6))
+def test_arbitrary_datagrams_from_the_peer_never_crash_and_are_counted(fuzz_pair, datagrams):
+    flight, ground = fuzz_pair
+    before = ground.stats()
+    bad0, in0 = before.rejected_bad, before.packets_in
+    for d in datagrams:
+        flight.sock.sendto(d, ground.local)
+    marker = _hk(1)
+    flight.send(marker)  # datagrams arrive in order on loopback: this one comes last
+    got: list[bytes] = []
+    for _ in range(100):
+        got += ground.recv(timeout=0.1)
+        if got and got[-1] == marker:
+            break
+    st = ground.stats()
+    valid = [d for d in datagrams if _is_valid(d)]
+    assert got == valid + [marker]
+    assert st.rejected_bad - bad0 == len(datagrams) - len(valid) and st.packets_in - in0 == len(valid) + 1
+
+
+def _is_valid(d: bytes) -> bool:
+    try:
+        CODEC.check_frame(d)
+        return True
+    except PacketError:
+        return False
+
+
+def test_recv_keeps_waiting_past_foreign_datagrams_for_the_peer(pair):
+    import threading
+
+    flight, ground = pair
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as intruder:
+        intruder.sendto(_hk(1), ground.local)
+        later = threading.Timer(0.2, flight.send, (_hk(2),))
+        later.start()
+        try:
+            assert ground.recv(timeout=10.0) == [_hk(2)]  # one call: the intruder did not end the wait
+        finally:
+            later.join()
+    assert ground.stats().rejected_foreign == 1
