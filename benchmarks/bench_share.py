@@ -30,7 +30,7 @@ from ground.share.synthetic import write_archive
 from protocol.opals import DICTIONARY
 
 ROWS = 400_000
-ROUNDS = 5
+ROUNDS = 7
 SCHEMA = packet_schema(DICTIONARY, "TRACKING")
 JOB = JobCode("mapreduce", textwrap.dedent("""
     def map(record):
