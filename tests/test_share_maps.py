@@ -108,6 +108,8 @@ def test_reseller_c_gets_nothing_more(archive):
     assert run_chain(archive, [provider, ModifyingMap(filters=(Predicate("mode", ">=", 100),))]).num_rows == 0
     with pytest.raises(MapError, match="temp_laser"):
         compose(SCHEMA, [provider, ModifyingMap(filters=(Predicate("temp_laser", ">", 0),))])
+    with pytest.raises(MapError, match="no columns"):
+        compose(SCHEMA, [provider, ModifyingMap(columns=("temp_laser",))])
 
 
 def test_bad_maps_are_rejected_with_reasons():

@@ -206,6 +206,8 @@ def compose(raw_schema: pa.Schema, stages: Sequence[ModifyingMap]) -> ChainPlan:
         empty = _run_stage(empty, m, keep)
         schema = empty.schema
         aggregated = aggregated or bool(m.average_seconds)
+    if not empty.column_names:
+        raise MapError("the chain leaves no columns: its column selections do not intersect")
     needed = {c for c in empty.column_names if c in raw_schema.names}
     needed |= {p.column for r in residual for p in r if p.column in raw_schema.names}
     if aggregated:
