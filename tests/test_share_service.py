@@ -10,6 +10,7 @@ import textwrap
 import time
 
 import httpx
+import psutil
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -249,7 +250,14 @@ def test_restart_mid_job_keeps_results_and_reports_the_interrupted_job(world, tm
                 time.sleep(0.05)
             queued = c.post("/jobs", json={"source": "hk", "kind": "batches",
                                            "code": "def map(batch):\n    return {'n': [batch.num_rows]}\n"}).json()
+        tree = psutil.Process(party.proc.pid).children(recursive=True)
+        while not any(p.name() == "bwrap" for p in tree) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            tree = psutil.Process(party.proc.pid).children(recursive=True)
+        assert any(p.name() == "bwrap" for p in tree)  # the slow job's sandbox is running
         party.kill()
+        _, alive = psutil.wait_procs(tree, timeout=15)
+        assert not alive  # pool workers and the sandbox die with the service
         party = start_party(config, tmp_path)
         with client(party, token) as c:
             interrupted = c.get(f"/jobs/{slow['id']}").json()

@@ -6,6 +6,7 @@ stages (see ``seccomp_policy``) and a wall-clock timeout after which the whole P
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import shutil
@@ -93,8 +94,16 @@ def bwrap_command(job_dir: Path, out_dir: Path, seccomp_fd: int, mode: str) -> l
     return cmd
 
 
+PR_SET_PDEATHSIG = 1
+
+
 def _limiter(limits: SandboxLimits):
+    libc = ctypes.CDLL(None, use_errno=True)
+
     def apply() -> None:
+        # bwrap dies with the process that started it (a killed pool worker, service or Dask
+        # worker never leaves a sandbox behind); --die-with-parent then takes the job with it.
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))  # SIGXCPU first
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
@@ -147,14 +156,14 @@ def run_sandboxed(job_dir: Path, out_dir: Path, mode: str, limits: SandboxLimits
     with tempfile.TemporaryFile() as err_file:
         try:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err_file,
-                                    pass_fds=(read_fd,), preexec_fn=_limiter(limits), start_new_session=True)
+                                    pass_fds=(read_fd,), preexec_fn=_limiter(limits))
         finally:
             os.close(read_fd)
         try:
             rc = proc.wait(timeout=limits.wall_seconds)
             reason = "" if rc == 0 else _describe(rc, limits)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            proc.kill()  # bwrap; --die-with-parent kills the job and so its whole PID namespace
             rc = proc.wait()
             reason = f"wall-clock limit of {limits.wall_seconds:g} s exceeded"
         size = err_file.seek(0, os.SEEK_END)
