@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-SYSTEM_PACKAGES := bubblewrap
+SYSTEM_PACKAGES := bubblewrap libseccomp2
 BENCH_SYSTEM_PACKAGES := libfec-dev
 PYTEST_WORKERS ?= 2
 
@@ -62,3 +62,8 @@ optical-pass: install
 .PHONY: hapi-memory
 hapi-memory: install  ## server peak RSS while streaming a year of housekeeping (slow: minutes)
 	nice $(PY) scripts/hapi_memory.py --days 365
+
+# ---- data sharing (issue 7) ----
+.PHONY: share-demo
+share-demo: install system-deps
+	$(PY) scripts/share_demo.py
