@@ -45,7 +45,8 @@ def archive(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def dask_address():
-    distributed = pytest.importorskip("distributed")
+    import distributed  # a dev dependency: its absence must fail, not skip
+
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   worker_dashboard_address=None) as cluster:
         yield cluster.scheduler_address
