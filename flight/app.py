@@ -562,6 +562,8 @@ class FlightSoftware:
         return None if self.store.delete(tc.args["file_id"]) else "NO_SUCH_FILE"
 
     def _cmd_go_idle(self, tc: TcPacket) -> str | None:
+        if self.modes.mode == "IDLE":
+            return None     # already there (flight returns to IDLE by itself after a downlink)
         return None if self.modes.go("IDLE", self.clock()) else "WRONG_MODE"
 
     def _cmd_clear_safe(self, tc: TcPacket) -> str | None:

@@ -18,7 +18,7 @@ from protocol.geometry import Pass
 # A compressed day in the life: the same order as operations, less waiting between steps.
 DEMO_TIMING = PlanTiming(health_check_before_rise_s=200.0, health_check_duration_s=40.0,
                          slew_before_feasible_s=60.0, start_pass_before_feasible_s=30.0,
-                         downlink_after_end_s=120.0)
+                         downlink_after_end_s=120.0, idle_after_end_s=200.0)
 MIN_ELEVATION_DEG = 25.0   # the simulator's pass threshold (REFERENCE.md: acquisition at 25 deg)
 
 
@@ -47,10 +47,9 @@ def plan_next_pass(after_tai: float, timing: PlanTiming = DEMO_TIMING, days: flo
     orbit = nearest_orbit(after_tai, tle_path)
     passes = feasible_passes(orbit, PassQuery(after_tai, days=days, min_elevation_deg=MIN_ELEVATION_DEG))
     for i, p in enumerate(passes, 1):
-        # Flight returns to IDLE by itself when the downlink completes (flight/app.py), where
-        # GO_IDLE is not allowed (dictionary: READY/STOW/DOWNLINK/HEALTH_CHECK): a trailing GO_IDLE
-        # would be rejected WRONG_MODE, so the operated plan ends with the downlink.
-        plan = [c for c in plan_pass(orbit, p, timing) if c.name != "GO_IDLE"]
+        # The plan ends with GO_IDLE: a no-op that completes if flight is already back in IDLE
+        # after the downlink, and ends the downlink mode otherwise.
+        plan = plan_pass(orbit, p, timing)
         if plan[0].tai > after_tai:
             return PlannedPass(i, p, plan)
     raise RuntimeError(f"no feasible pass in {days} days after {iso_utc(after_tai)}")

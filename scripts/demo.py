@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     ground_url = f"udp://127.0.0.1:{sport}?local=127.0.0.1:{gport}"
     sim_url = f"udp://127.0.0.1:{gport}?local=127.0.0.1:{sport}"
     start = planned.start_tai - 120.0   # sim-time margin for the link check and upload (max speed)
-    duration = planned.end_tai - start + 300.0   # the downlink runs after the last timed command
+    duration = planned.end_tai - start + 220.0   # the downlink may still run after the last timed command (GO_IDLE)
     session = Session.connect(ground_url, data_dir=out / "ground", operator="demo")
     sim_log = open(out / "sim.log", "w")
     proc = subprocess.Popen(sim_command(sim_url, start, duration, out / "flight-store", out / "sim-summary.json",
