@@ -152,7 +152,7 @@ def decode_optical_recording(recording: Path, source: Path | None = None) -> Opt
         return out
     src = source.read_bytes()
     got = dec.file.content()
-    segs = dec.file.segments()
+    segs = dec.file.stored()
     out.segments = len(segs)
     if dec.file.file_size != len(src):
         return out    # a different file altogether: nothing matches

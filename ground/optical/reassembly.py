@@ -41,7 +41,7 @@ class FileReassembler:
     def complete(self) -> bool:
         return self.file_size is not None and self.bytes_covered >= self.file_size
 
-    def segments(self) -> list[tuple[int, int]]:
+    def stored(self) -> list[tuple[int, int]]:
         """(offset, length) of every distinct segment stored, in offset order."""
         return sorted(self._have.items())
 
