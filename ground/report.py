@@ -319,7 +319,12 @@ def optical_section(opt: OpticalPassInputs, out: Path, t0: float) -> tuple[str, 
                   f"<img src=\"optical_curves.png\"><table><tr><th>SNR (dB)</th><th>channel BER</th><th>frames</th>"
                   f"<th>lost</th><th>FER</th><th>FER theory</th><th>residual BER</th></tr>{rows}</table>")
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(_fmt(v))}</td></tr>" for k, v in figures.items())
-    page = (f"<h2>Optical downlink</h2><img src=\"optical_fer.png\"><table>{rows}</table>{curves}")
+    note = ("<p>Flight plays the stand-in video out as coded frames while its photodiode senses emission in "
+            "TRANSMIT. The FER over the pass is the simulator's frame-level account of every frame on the beam; "
+            "the shaded slice was recorded at bit level by the ground receiver and decoded here by the ground "
+            "decoder, each recovered segment compared with the source file. Pass SNR is the mean without "
+            "scintillation: millisecond fades take the instantaneous SNR down into the curves' waterfall.</p>")
+    page = (f"<h2>Optical downlink</h2>{note}<img src=\"optical_fer.png\"><table>{rows}</table>{curves}")
     return page, figures
 
 
