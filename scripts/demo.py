@@ -33,7 +33,7 @@ def free_udp_port() -> int:
         return s.getsockname()[1]
 
 
-OPTICAL_RECORD_S = 10.0   # bit-level recording of the first 10 s of emission (~60 MB); frame level after
+OPTICAL_RECORD_S = 15.0   # bit level for the first 15 s of emission (~94 MB, ~4 loops of the file); frame level after
 
 
 def sim_command(sim_url: str, start_tai: float, duration: float, store: Path, summary: Path, seed: int,

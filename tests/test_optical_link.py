@@ -363,3 +363,28 @@ def test_a_dark_laser_transmits_nothing_whatever_the_modulator_holds():
     dec = OpticalDecoder()
     dec.feed(sink.getvalue(), final=True)
     assert dec.report.frames_good == 0 and len(sink.getvalue()) > 0
+
+
+def test_flight_transmitter_plays_only_in_transmit_while_emission_is_sensed():
+    """Flight's gate: TRANSMIT and the photodiode both; events bracket each playout with the
+    frames it played; bit-level and frame-level modulators see the same frame counts."""
+    from flight.hal import FrameCounter
+    from flight.optical_transmit import OpticalTransmitter
+
+    dt = 0.01
+    schedule = [(True, False)] * 5 + [(True, True)] * 30 + [(False, True)] * 3 + [(True, True)] * 7 + [(True, False)] * 2
+    results = []
+    for bit_level in (True, False):
+        events: list[tuple] = []
+        mod = FrameCounter(bit_level=bit_level)
+        tx = OpticalTransmitter(mod, lambda name, *a: events.append((name, a)), lambda: 0.0, video_bytes=60_000)
+        sent = [tx.cycle(dt, transmitting, sensed) for transmitting, sensed in schedule]
+        assert sent[:5] == [0] * 5 and sum(sent[35:38]) == 0 and sum(sent[45:]) == 0
+        per_cycle = dt * 50e6 / ChannelCoding().cadu_bits
+        assert abs(sum(sent[5:35]) - 30 * per_cycle) <= 1 and abs(sum(sent[38:45]) - 7 * per_cycle) <= 1
+        assert [e[0] for e in events] == ["OPTICAL_PLAYOUT_STARTED", "OPTICAL_PLAYOUT_STOPPED"] * 2
+        assert [e[1][0] for e in events[1::2]] == [sum(sent[5:35]), sum(sent[38:45])]
+        assert mod.frames == sum(sent) == tx.playout.frames_sent
+        results.append((sent, tx.playout.loops))
+    assert results[0] == results[1]
+    assert mod.bits == 0 and results[0][1] > 0
