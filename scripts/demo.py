@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -60,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     t_wall = time.monotonic()
     planned = plan_next_pass(after)
     out = Path(a.out) / planned.name
+    if out.exists():   # a fresh pass each run: an old archive here would merge into this one's statistics
+        shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     console.print(f"[bold]Pass {planned.number}[/]: rise {iso_utc(planned.pass_.rise_tai)}, "
                   f"max elevation {planned.pass_.max_elevation_deg:.1f} deg, feasible "
