@@ -4,7 +4,8 @@
 optional CFDP downlink factory), so the same object runs in the simulator at any speed, against
 serial devices (HIL), and in tests. One control cycle (100 Hz by default) does, in order:
 uplink -> due sequence commands -> sensors and camera -> tracker -> safety monitor (which safes
-the laser in this same cycle) -> gimbal set-point -> log -> downlink -> telemetry.
+the laser in this same cycle) -> mode logic -> optical playout (TRANSMIT, emission sensed: coded
+frames to the HAL modulator) -> gimbal set-point -> log -> downlink -> telemetry.
 """
 from __future__ import annotations
 
