@@ -51,10 +51,7 @@ def test_centroid_window_numpy(benchmark):
     _info(benchmark, "peer", REPS_WIN // 10, "frames", min_ratio=5.0)
 
 
-@pytest.mark.benchmark(group="simulated pass, 100 Hz camera + centroid + control")
-def test_full_pass_faster_than_real_time(benchmark):
-    """A 150 s+ tracked pass at 100 Hz (camera render, centroid, control, telemetry) on one core;
-    items are simulated seconds, so the rate is the speed-up over real time."""
+def _full_pass(benchmark, optical: bool) -> None:
     from flight.app import FlightConfig
     from sim.pass_geometry import FlyoverPass
     from sim.pass_plan import plan_pass, timetag_packets
@@ -65,11 +62,14 @@ def test_full_pass_faster_than_real_time(benchmark):
     geometry = FlyoverPass(tca_tai=start + 200.0, threshold_elev_deg=20.0)
     fcfg = FlightConfig(stow=(62.0, 14.0))
     items, times = plan_pass(geometry, start, stow=fcfg.stow)
-    sims = []
+    sims, links = [], []
 
     def setup():
         sim = Simulation(geometry, start, seed=1, flight_config=fcfg, world_config=WorldConfig(beacon_on_elev_deg=20.0))
         sim.port.keep_sent = False
+        if optical:
+            from sim.optical_link import attach_optical_link
+            links.append(attach_optical_link(sim.world, seed=1, modulator=sim.modulator))
         for p in timetag_packets(sim.codec, items):
             sim.port.ground(p)
         sim.run_until(times.predicts_from)          # boot, health check, pre-pass slew: not timed
@@ -80,8 +80,23 @@ def test_full_pass_faster_than_real_time(benchmark):
     simulated = times.end + 1.0 - times.predicts_from
     _info(benchmark, "ours", int(simulated), "sim-seconds", min_rate=20.0)
     assert all(s.flight.last_summary["emit_s"] >= 150.0 for s in sims)
+    if optical:   # flight played the file out for the whole emission, frame level
+        assert all(link.frames > 150.0 * 4000 for link in links)
     factor = simulated / benchmark.stats.stats.median
-    print(f"\nfull pass: {simulated:.0f} s simulated at 100 Hz in {benchmark.stats.stats.median:.2f} s "
-          f"(median of 3): {factor:.1f}x real time")
+    print(f"\nfull pass{' + optical link (frame level)' if optical else ''}: {simulated:.0f} s simulated at 100 Hz in "
+          f"{benchmark.stats.stats.median:.2f} s (median of 3): {factor:.1f}x real time")
     assert factor >= 20.0
 
+
+@pytest.mark.benchmark(group="simulated pass, 100 Hz camera + centroid + control")
+def test_full_pass_faster_than_real_time(benchmark):
+    """A 150 s+ tracked pass at 100 Hz (camera render, centroid, control, telemetry, flight's
+    optical playout at frame level) on one core; items are simulated seconds, so the rate is the
+    speed-up over real time."""
+    _full_pass(benchmark, optical=False)
+
+
+@pytest.mark.benchmark(group="simulated pass + optical link, frame level")
+def test_full_pass_with_optical_link_faster_than_real_time(benchmark):
+    """The same pass with the optical link observer drawing every frame's fate (~750,000 frames)."""
+    _full_pass(benchmark, optical=True)

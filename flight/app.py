@@ -4,7 +4,8 @@
 optional CFDP downlink factory), so the same object runs in the simulator at any speed, against
 serial devices (HIL), and in tests. One control cycle (100 Hz by default) does, in order:
 uplink -> due sequence commands -> sensors and camera -> tracker -> safety monitor (which safes
-the laser in this same cycle) -> gimbal set-point -> log -> downlink -> telemetry.
+the laser in this same cycle) -> mode logic -> optical playout (TRANSMIT, emission sensed: coded
+frames to the HAL modulator) -> gimbal set-point -> log -> downlink -> telemetry.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from flight.gimbal_control import GimbalController
 from flight.hal import CommPort, Hal
 from flight.health_check import HealthCheck
 from flight.modes import ModeMachine, MODE_IDS
+from flight.optical_transmit import OpticalTransmitter
 from flight.pass_stats import PassStats
 from flight.pointing import PointingLimit, PredictTable
 from flight.safety import SAFE_MODE_REASONS, LASER_STATE_IDS, LaserSafety, SafetyInputs
@@ -58,6 +60,8 @@ class FlightConfig:
     boot_s: float = 1.0
     frames_to_save: int = 2
     acquisition_scan: bool = True    # spiral search when the beacon is not where the predicts say
+    optical_video_seed: int = 1      # the bundled stand-in video played out in TRANSMIT
+    optical_video_bytes: int | None = None   # None: the 175 Mbit coded size of the OPALS video
     tlm_rates_hz: dict[str, float] = field(default_factory=lambda: {"HOUSEKEEPING": 1.0, "TRACKING": 10.0,
                                                                      "SAFETY": 1.0})
 
@@ -97,6 +101,9 @@ class FlightSoftware:
         self.downlink = factory(self.telemetry.queue_pdu, clock, self.downlinks.on_complete) if factory else None
         self.downlinks.sender = self.downlink
         self.health = HealthCheck(hal, self.event, cfg.stow, cfg.at_target_deg, timeout_s=cfg.health_timeout_s)
+        self.optical = (OpticalTransmitter(hal.modulator, self.event, clock, video_seed=cfg.optical_video_seed,
+                                           video_bytes=cfg.optical_video_bytes)
+                        if hal.modulator is not None else None)
         self.executive = Executive(clock, cfg.control_hz)
         self.executive.add("control", cfg.control_hz, self.control_cycle)
         self.boot_count = boot_count
@@ -153,6 +160,8 @@ class FlightSoftware:
     def _device_fault(self, now: float, exc: Exception) -> None:
         self.device_faults += 1
         self.last_device_error = repr(exc)
+        if self.optical is not None:
+            self.optical.stop()
         try:
             self.event("FAULT_DETECTED", 1000 + min(self.device_faults, 999))
             self.safety.safe("FAULT")
@@ -181,6 +190,8 @@ class FlightSoftware:
         if reason in SAFE_MODE_REASONS and self.modes.mode not in ("SAFE", "POWER_OFF"):
             self._enter_safe(now, reason)
         self._mode_logic(now)
+        if self.optical is not None:   # after the monitor and mode logic: a laser safed now plays nothing
+            self.optical.cycle(self.dt, self.modes.mode == "TRANSMIT" and self.safety.firing, self.safety.emitting)
         self._command_gimbal(now)
         if self.tracking_log is not None:
             f = self.fix
@@ -552,6 +563,8 @@ class FlightSoftware:
         return None if self.store.delete(tc.args["file_id"]) else "NO_SUCH_FILE"
 
     def _cmd_go_idle(self, tc: TcPacket) -> str | None:
+        if self.modes.mode == "IDLE":
+            return None     # already there (flight returns to IDLE by itself after a downlink)
         return None if self.modes.go("IDLE", self.clock()) else "WRONG_MODE"
 
     def _cmd_clear_safe(self, tc: TcPacket) -> str | None:

@@ -90,6 +90,38 @@ class PowerDevice(Protocol):
         """Bus (volts, amps)."""
 
 
+class ModulatorDevice(Protocol):
+    """The laser's data modulator: flight hands it the coded frames (CADUs) to put on the beam.
+    It only shapes the light: a laser that is off transmits nothing whatever it is given."""
+
+    bit_level: bool
+    """True when the device needs the frames' bits; False when it only needs how many frames were
+    played (frame-level simulation of whole passes, or a bench with no optical head)."""
+
+    def modulate(self, cadus: np.ndarray) -> None:
+        """CADUs (n, cadu_len) uint8 to send next, in order."""
+
+    def advance(self, frames: int) -> None:
+        """``frames`` CADUs played out without their bits (``bit_level`` False)."""
+
+
+@dataclass
+class FrameCounter:
+    """A modulator that only counts: the HIL bench has no optical head (a 50 Mbit/s stream does
+    not fit the serial device bus), so flight's playout is exercised and the frames counted."""
+
+    bit_level: bool = False
+    frames: int = 0
+    bits: int = 0
+
+    def modulate(self, cadus: np.ndarray) -> None:
+        self.frames += int(cadus.shape[0])
+        self.bits += 8 * int(cadus.size)
+
+    def advance(self, frames: int) -> None:
+        self.frames += int(frames)
+
+
 class CommPort(Protocol):
     """The RF link to ground: one CCSDS packet per call (links.Link satisfies it)."""
 
@@ -107,3 +139,4 @@ class Hal:
     switches: SwitchDevice
     thermal: ThermalDevice
     power: PowerDevice
+    modulator: ModulatorDevice | None = None      # None: no optical downlink on this payload

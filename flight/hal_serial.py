@@ -3,6 +3,9 @@ line to the payload electronics (or to sim/device_server.py behind a pseudo-term
 
 A device that does not answer raises BusError; the flight application treats a dead bus like
 any hardware fault (the laser chain's own watchdog cuts emission if flight stops kicking it).
+
+The optical modulator is a FrameCounter: the bench has no optical head and 50 Mbit/s of coded
+frames would not fit the device bus, so flight's playout runs and its frames are only counted.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import struct
 import numpy as np
 
 from flight import device_bus as bus
-from flight.hal import Frame, Hal, Window
+from flight.hal import FrameCounter, Frame, Hal, Window
 
 
 class _Dev:
@@ -89,7 +92,7 @@ class SerialPower(_Dev):
 
 def serial_hal(client: bus.DeviceBusClient) -> Hal:
     return Hal(SerialGimbal(client), SerialRelays(client), SerialLaser(client), SerialCamera(client),
-               SerialSwitches(client), SerialThermal(client), SerialPower(client))
+               SerialSwitches(client), SerialThermal(client), SerialPower(client), FrameCounter())
 
 
 def step_devices(client: bus.DeviceBusClient) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from ground.pass_plan import PlanTiming, TimedCommand, plan_pass
@@ -18,7 +19,7 @@ from protocol.geometry import Pass
 # A compressed day in the life: the same order as operations, less waiting between steps.
 DEMO_TIMING = PlanTiming(health_check_before_rise_s=200.0, health_check_duration_s=40.0,
                          slew_before_feasible_s=60.0, start_pass_before_feasible_s=30.0,
-                         downlink_after_end_s=120.0)
+                         downlink_after_end_s=120.0, idle_after_end_s=200.0)
 MIN_ELEVATION_DEG = 25.0   # the simulator's pass threshold (REFERENCE.md: acquisition at 25 deg)
 
 
@@ -47,10 +48,9 @@ def plan_next_pass(after_tai: float, timing: PlanTiming = DEMO_TIMING, days: flo
     orbit = nearest_orbit(after_tai, tle_path)
     passes = feasible_passes(orbit, PassQuery(after_tai, days=days, min_elevation_deg=MIN_ELEVATION_DEG))
     for i, p in enumerate(passes, 1):
-        # Flight returns to IDLE by itself when the downlink completes (flight/app.py), where
-        # GO_IDLE is not allowed (dictionary: READY/STOW/DOWNLINK/HEALTH_CHECK): a trailing GO_IDLE
-        # would be rejected WRONG_MODE, so the operated plan ends with the downlink.
-        plan = [c for c in plan_pass(orbit, p, timing) if c.name != "GO_IDLE"]
+        # The plan ends with GO_IDLE: a no-op that completes if flight is already back in IDLE
+        # after the downlink, and ends the downlink mode otherwise.
+        plan = plan_pass(orbit, p, timing)
         if plan[0].tai > after_tai:
             return PlannedPass(i, p, plan)
     raise RuntimeError(f"no feasible pass in {days} days after {iso_utc(after_tai)}")
@@ -116,4 +116,49 @@ def operate_pass(session: Session, planned: PlannedPass, payload_alive: Callable
     out.files_done = sum(1 for f in (session.files.received if session.files else []) if f.ok)
     st.stage, st.fraction = "done", 1.0
     progress(st)
+    return out
+
+
+@dataclass
+class OpticalOutcome:
+    """The ground's decode of the optical receiver's recording, checked against the source file."""
+
+    report: dict                    # ground.optical.decoder.DecodeReport.to_dict()
+    recording_bytes: int
+    segments: int = 0               # distinct file segments recovered from good frames
+    segments_matching: int = 0      # of those, byte-identical to the source at their offset
+    bytes_checked: int = 0
+    file_complete: bool = False
+    file_equal: bool | None = None  # the whole file recovered and equal to the source (None: incomplete)
+    decode_cpu_s: float = 0.0
+
+    @property
+    def all_good_frames_match(self) -> bool:
+        return self.segments > 0 and self.segments_matching == self.segments
+
+
+def decode_optical_recording(recording: Path, source: Path | None = None) -> OpticalOutcome:
+    """Decode the receiver's bit stream with the ground decoder and compare every recovered
+    segment with the source file (the ground's reference copy of what the payload loops)."""
+    from ground.optical.decoder import decode_stream
+
+    cpu0 = time.process_time()
+    with open(recording, "rb") as f:
+        dec = decode_stream(f)
+    out = OpticalOutcome(dec.report.to_dict(), recording.stat().st_size,
+                         decode_cpu_s=round(time.process_time() - cpu0, 3))
+    out.file_complete = dec.report.file_complete
+    if source is None or not source.exists():
+        return out
+    src = source.read_bytes()
+    got = dec.file.content()
+    segs = dec.file.stored()
+    out.segments = len(segs)
+    if dec.file.file_size != len(src):
+        return out    # a different file altogether: nothing matches
+    for off, n in segs:
+        out.bytes_checked += n
+        out.segments_matching += got[off:off + n] == src[off:off + n]
+    if out.file_complete:
+        out.file_equal = got == src
     return out

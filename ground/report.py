@@ -213,8 +213,123 @@ def file_table(archive: Archive, received: list[Any]) -> list[dict[str, Any]]:
     return rows
 
 
+@dataclass
+class OpticalPassInputs:
+    """What the optical section is built from: the ground's decode of the receiver recording
+    (ground.pass_operations.OpticalOutcome), the simulator's frame-level account of the whole pass
+    (its summary's "optical" part, with the per-second timeline), and the coding curves."""
+
+    decoded: Any | None = None
+    link: dict | None = None
+    curves: list[Any] = field(default_factory=list)     # ground.optical.report.CurvePoint
+    curve_frames: int = 0
+
+
+CURVE_SNR_DB = tuple(6.5 + 0.25 * i for i in range(13))   # 6.5 .. 9.5 dB: the whole FER waterfall
+CURVE_FRAMES = 2000                                        # per point: FER resolved to 5e-4
+
+
+def cached_coding_curves(path: Path, snr_db: tuple[float, ...] = CURVE_SNR_DB, frames: int = CURVE_FRAMES,
+                         seed: int = 0) -> list[Any]:
+    """The coding chain's BER/FER-vs-SNR curves (ground.optical.report.measure_coding_curves),
+    measured once and kept in ``path`` (JSON) for later passes with the same points."""
+    from ground.optical.report import CurvePoint, measure_coding_curves, save_curves
+
+    key = {"snr_db": list(snr_db), "frames": frames, "seed": seed}
+    if path.exists():
+        try:
+            doc = json.loads(path.read_text())
+            if doc.get("key") == key:
+                return [CurvePoint(**p) for p in doc["points"]]
+        except (ValueError, KeyError, TypeError):
+            pass    # a damaged cache is measured again
+    points = measure_coding_curves(list(snr_db), frames=frames, seed=seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_curves(points, path)
+    path.write_text(json.dumps({"key": key, "points": json.loads(path.read_text())}))
+    return points
+
+
+def plot_optical_fer(opt: OpticalPassInputs, path: Path, t0: float) -> None:
+    tl = (opt.link or {}).get("timeline") or []
+    fig, axes = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
+    if tl:
+        x = np.array([r["tai"] for r in tl]) - t0
+        frames = np.array([r["frames"] for r in tl], dtype=float)
+        failed = np.array([r["failed"] for r in tl], dtype=float)
+        fer = np.divide(failed, frames, out=np.zeros_like(frames), where=frames > 0)
+        axes[0].step(x, np.where(fer > 0, fer, np.nan), where="post", lw=1, label="FER per 1 s (frame level, simulator)")
+        axes[0].plot(x[(fer == 0) & (frames > 0)], np.full(int(((fer == 0) & (frames > 0)).sum()), 1e-4), "|",
+                     color="green", label="no frame lost in that second")
+        snr = np.array([r["mean_snr_db"] if r["mean_snr_db"] is not None else np.nan for r in tl], dtype=float)
+        axes[1].step(x, snr, where="post", lw=1)
+    rec = (opt.link or {}).get("recording") or {}
+    if rec.get("start_tai") is not None and rec.get("end_tai") is not None:
+        for ax in axes:
+            ax.axvspan(rec["start_tai"] - t0, rec["end_tai"] - t0, color="orange", alpha=0.2,
+                       label="recorded at bit level, decoded by ground" if ax is axes[0] else None)
+        if opt.decoded is not None:
+            r = opt.decoded.report
+            axes[0].hlines(max(r["frame_error_rate"], 1e-4), rec["start_tai"] - t0, rec["end_tai"] - t0, color="red",
+                           lw=2, label=f"ground decoder FER {r['frame_error_rate']:.3g} ({r['frames']} frames)")
+    axes[0].set_yscale("log")
+    axes[0].set_ylim(5e-5, 1.5)
+    axes[0].set_ylabel("frame error rate")
+    axes[0].legend(loc="upper right", fontsize=7)
+    axes[1].set_ylabel("mean received SNR Q^2 (dB)")
+    axes[1].set_xlabel("s since the first tracking sample")
+    fig.suptitle("Optical downlink over the pass")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def optical_section(opt: OpticalPassInputs, out: Path, t0: float) -> tuple[str, dict[str, Any]]:
+    """HTML of the optical section and the figures it quotes (for summary.json)."""
+    from ground.optical.report import plot_curves, theoretical_fer
+
+    plot_optical_fer(opt, out / "optical_fer.png", t0)
+    figures: dict[str, Any] = {}
+    link = opt.link or {}
+    if link:
+        figures.update({f"pass {k.replace('_', ' ')}": link.get(k) for k in
+                        ("frames", "frames_failed", "frame_error_rate", "frames_unlit", "mean_snr_db", "emit_s")})
+        rec = link.get("recording") or {}
+        if rec:
+            figures["recorded slice: frames sent"] = rec.get("frames")
+            figures["recorded slice: frames lost (channel truth)"] = rec.get("frames_failed")
+            figures["recorded slice: channel BER"] = rec.get("channel_ber")
+    d = opt.decoded
+    if d is not None:
+        r = d.report
+        figures.update({"ground decoder: " + k.replace("_", " "): r[k] for k in
+                        ("frames", "frames_good", "frames_corrected", "frames_failed", "frame_error_rate",
+                         "symbols_corrected", "lock_losses", "bytes_recovered", "file_size", "file_complete")})
+        figures["ground decoder: segments equal to the source"] = f"{d.segments_matching} / {d.segments}"
+        figures["ground decoder: whole file equal to the source"] = ("yes" if d.file_equal else "NO") \
+            if d.file_equal is not None else "file not complete in the slice"
+        figures["ground decoder: CPU s"] = d.decode_cpu_s
+    curves = ""
+    if opt.curves:
+        plot_curves(opt.curves, out / "optical_curves.png")
+        rows = "".join(f"<tr><td>{p.snr_db:.1f}</td><td>{p.channel_ber:.3g}</td><td>{p.frames}</td>"
+                       f"<td>{p.frame_errors}</td><td>{p.fer:.3g}</td><td>{theoretical_fer(p.channel_ber):.3g}</td>"
+                       f"<td>{p.residual_ber:.3g}</td></tr>" for p in opt.curves)
+        curves = (f"<h3>BER and FER against received SNR (Monte-Carlo, {opt.curve_frames} frames per point)</h3>"
+                  f"<img src=\"optical_curves.png\"><table><tr><th>SNR (dB)</th><th>channel BER</th><th>frames</th>"
+                  f"<th>lost</th><th>FER</th><th>FER theory</th><th>residual BER</th></tr>{rows}</table>")
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(_fmt(v))}</td></tr>" for k, v in figures.items())
+    note = ("<p>Flight plays the stand-in video out as coded frames while its photodiode senses emission in "
+            "TRANSMIT. The FER over the pass is the simulator's frame-level account of every frame on the beam; "
+            "the shaded slice was recorded at bit level by the ground receiver and decoded here by the ground "
+            "decoder, each recovered segment compared with the source file. Pass SNR is the mean without "
+            "scintillation: millisecond fades take the instantaneous SNR down into the curves' waterfall.</p>")
+    page = (f"<h2>Optical downlink</h2>{note}<img src=\"optical_fer.png\"><table>{rows}</table>{curves}")
+    return page, figures
+
+
 def write_report(archive: Archive, out_dir: Path | str, title: str, received_files: list[Any] = (),
-                 extra: dict[str, Any] | None = None) -> Path:
+                 extra: dict[str, Any] | None = None, optical: OpticalPassInputs | None = None) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     st = pass_stats(archive)
@@ -223,7 +338,10 @@ def write_report(archive: Archive, out_dir: Path | str, title: str, received_fil
     for name, fn in plots.items():
         fn(archive, out / name, t0)
     files = file_table(archive, list(received_files))
+    optical_html, optical_figures = optical_section(optical, out, t0) if optical is not None else ("", {})
     summary = {"title": title, "stats": asdict(st), "files": files, **(extra or {})}
+    if optical is not None:
+        summary["optical"] = optical_figures
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
     shown = {k: v for k, v in asdict(st).items() if k != "completeness"}
     for k in ("start_tai", "end_tai"):
@@ -251,6 +369,7 @@ table{{border-collapse:collapse;margin:8px 0}}</style></head><body>
 <h2>Link</h2><img src="link.png">
 <table><tr><th>packet</th><th>archived</th><th>first seq</th><th>missing (by seq)</th><th>duplicates</th></tr>{comp}</table>
 <h2>Files</h2><table><tr><th>file</th><th>bytes</th><th>CRC-32</th><th>CFDP</th><th>matches FILE_DIRECTORY</th></tr>{ftab}</table>
+{optical_html}
 </body></html>"""
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")

@@ -205,7 +205,7 @@ D.add_command(Command(
     description="Downlink every file closed since the last downlink."))
 D.add_command(Command("FILE_DELETE", 0x33, (Field("file_id", Int16ub, description="File store identifier"),),
                       allowed_modes=("IDLE", "READY", "SAFE"), description="Delete one file from the store."))
-D.add_command(Command("GO_IDLE", 0x40, allowed_modes=("READY", "STOW", "DOWNLINK", "HEALTH_CHECK"),
+D.add_command(Command("GO_IDLE", 0x40, allowed_modes=("IDLE", "READY", "STOW", "DOWNLINK", "HEALTH_CHECK"),
                       description="Return to IDLE."))
 D.add_command(Command("CLEAR_SAFE", 0x41, allowed_modes=("SAFE",),
                       description="Leave SAFE mode for IDLE once the fault is understood."))

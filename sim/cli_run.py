@@ -87,6 +87,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="after --duration, keep the payload running this many seconds in real time")
     p.add_argument("--optical", action="store_true", help="simulate the optical downlink (frame-level FER)")
     p.add_argument("--optical-record", help="simulate the optical downlink at bit level into this recording")
+    p.add_argument("--optical-record-seconds", type=float, default=None,
+                   help="record only this many seconds from the first emission, the rest at frame level "
+                        "(default: record the whole run)")
+    p.add_argument("--optical-source", help="write the bundled stand-in video here (the ground's reference copy)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_run)
 
@@ -157,12 +161,25 @@ def _geometry(args: argparse.Namespace, plan: list[tuple[float, str, dict]] | No
 
 
 def _attach_optical(sim, args):
+    """The optical link driven by flight's modulator: frame level over the whole pass, plus the
+    ground receiver's detected bits for the first --optical-record-seconds of emission."""
     if not (args.optical or args.optical_record):
         return None
     from sim.optical_link import attach_optical_link
 
-    sink = open(args.optical_record, "wb") if args.optical_record else None
-    return attach_optical_link(sim.world, seed=args.seed, sink=sink, clock=sim.clock)
+    if args.optical_source:   # the ground's reference copy of the bundled video
+        from flight.optical_playout import standin_video, standin_video_size
+        from protocol.tm_coding import ChannelCoding
+        cfg = sim.flight.config
+        size = cfg.optical_video_bytes or standin_video_size(ChannelCoding())
+        Path(args.optical_source).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.optical_source).write_bytes(standin_video(cfg.optical_video_seed, size))
+    sink = None
+    if args.optical_record:
+        Path(args.optical_record).parent.mkdir(parents=True, exist_ok=True)
+        sink = open(args.optical_record, "wb")
+    return attach_optical_link(sim.world, seed=args.seed, sink=sink, clock=sim.clock, modulator=sim.modulator,
+                               record_s=args.optical_record_seconds)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -248,6 +265,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if optical is not None:
         optical.close()
         result["optical"] = optical.summary()
+        result["optical"]["timeline"] = optical.timeline()
+        if sim.flight.optical is not None and sim.flight.optical.playout is not None:
+            result["optical"]["loops"] = sim.flight.optical.playout.loops
     # Ground finds this only through the file store (FILE_LIST / downlink) and telemetry.
     entry = sim.flight.store.add_bytes("OTHER", "sim_run_summary.json", json.dumps(result, indent=1).encode())
     # One last control cycle so the FILE_DIRECTORY/FILE_CLOSED packets go out.

@@ -1,6 +1,8 @@
 """flight.hal implemented by the simulated world (in-process devices)."""
 from __future__ import annotations
 
+import numpy as np
+
 from flight.hal import Frame, Hal, Window
 from sim.world import World
 
@@ -95,6 +97,35 @@ class SimPower:
         return 28.0 - 0.05 * i, i
 
 
+class SimModulator:
+    """The modulator ahead of the laser: holds what flight handed it during one control cycle
+    until the world's next step, when the optical link (sim/optical_link.py) puts it on the beam
+    if, and only if, the laser physically emits. Frame level unless a bit recording is wanted."""
+
+    def __init__(self) -> None:
+        self.bit_level = False
+        self.frames_in = 0
+        self._cadus: list[np.ndarray] = []
+        self._count = 0
+
+    def modulate(self, cadus: np.ndarray) -> None:
+        self._cadus.append(cadus)
+        self._count += int(cadus.shape[0])
+        self.frames_in += int(cadus.shape[0])
+
+    def advance(self, frames: int) -> None:
+        self._count += int(frames)
+        self.frames_in += int(frames)
+
+    def drain(self) -> tuple[np.ndarray | None, int]:
+        """(CADUs with bits or None, how many frames) since the last drain."""
+        cadus = None
+        if self._cadus:
+            cadus = self._cadus[0] if len(self._cadus) == 1 else np.concatenate(self._cadus)
+        n, self._cadus, self._count = self._count, [], 0
+        return cadus, n
+
+
 def sim_hal(world: World) -> Hal:
     return Hal(SimGimbal(world), SimRelays(world), SimLaser(world), SimCamera(world), SimSwitches(world),
-               SimThermal(world), SimPower(world))
+               SimThermal(world), SimPower(world), SimModulator())

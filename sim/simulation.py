@@ -94,7 +94,9 @@ class Simulation:
         if self.store_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="opals-store-")
             self.store_dir = Path(self._tmp.name)
-        self.flight = FlightSoftware(sim_hal(self.world), self.port, self.clock, self.store_dir,
+        self.hal = sim_hal(self.world)
+        self.modulator = self.hal.modulator      # the optical link observer reads what flight modulated
+        self.flight = FlightSoftware(self.hal, self.port, self.clock, self.store_dir,
                                      self.flight_config, self.codec, self.downlink_factory)
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
         self._order = itertools.count()

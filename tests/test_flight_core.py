@@ -285,3 +285,18 @@ def test_any_valid_command_survives_time_tagging_unchanged(cmd):
     tc = CommandSequence(CODEC).validate(opcode, embedded)
     direct = CODEC.decode(CODEC.encode_cmd(command.name, args))
     assert (tc.name, tc.args) == (direct.name, direct.args)
+
+
+def test_go_idle_in_idle_is_a_no_op_that_completes(tmp_path):
+    """A plan's trailing GO_IDLE finds flight already back in IDLE after the downlink: accepted,
+    completed, and no mode change."""
+    from flight.telemetry import ACK_STAGE_IDS
+    sim = _sim(tmp_path)
+    sim.run_until(START_TAI + 2.0)
+    assert sim.flight.mode == "IDLE"
+    sim.port.sent.clear()
+    sim.port.ground(CODEC.encode_cmd("GO_IDLE", {}, seq=42))
+    sim.run_until(START_TAI + 2.2)
+    stages = [a["stage"] for a in _acks(sim) if a["cmd_seq"] == 42]
+    assert stages == [ACK_STAGE_IDS["ACCEPTED"], ACK_STAGE_IDS["COMPLETED"]]
+    assert sim.flight.mode == "IDLE" and "MODE_CHANGE" not in [e for e, _ in _events(sim)]

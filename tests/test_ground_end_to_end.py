@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from ground.archive import Archive
-from ground.pass_operations import operate_pass, plan_next_pass
+from ground.pass_operations import decode_optical_recording, operate_pass, plan_next_pass
 from ground.passes import iso_utc
 from ground.pytest_plugin import GroundTestApi
-from ground.report import pass_stats, write_report
+from ground.report import OpticalPassInputs, pass_stats, write_report
 from ground.session import HazardousCommandError, Session
 from protocol.opals import DICTIONARY
 from protocol.time_codes import datetime_to_tai
@@ -45,7 +45,9 @@ def flown_pass(tmp_path_factory):
     cmd = [sys.executable, "-m", "sim.cli", "run", "--link", f"udp://127.0.0.1:{g}?local=127.0.0.1:{s}",
            "--geometry", "orbit", "--start", iso_utc(start), "--plan", "ground", "--hold", "--speed", "max",
            "--duration", f"{planned.end_tai - start + 300:.0f}", "--store", str(store),
-           "--summary", str(tmp / "sim.json"), "--quiet"]
+           "--summary", str(tmp / "sim.json"), "--quiet",
+           "--optical", "--optical-record", str(tmp / "optical" / "received.bits"), "--optical-record-seconds", "3",
+           "--optical-source", str(tmp / "optical" / "source.bin")]
     log = open(tmp / "sim.log", "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     session = Session.connect(f"udp://127.0.0.1:{s}?local=127.0.0.1:{g}", data_dir=tmp / "ground", operator="e2e")
@@ -70,7 +72,8 @@ def flown_pass(tmp_path_factory):
     archive = Archive(tmp / "ground" / "archive", DICTIONARY)
     return {"planned": planned, "outcome": outcome, "session": session, "archive": archive, "store": store,
             "sim": json.loads((tmp / "sim.json").read_text()), "returncode": proc.returncode, "tmp": tmp,
-            "ping": ping}
+            "ping": ping,
+            "optical": decode_optical_recording(tmp / "optical" / "received.bits", tmp / "optical" / "source.bin")}
 
 
 def test_every_command_verified(flown_pass):
@@ -123,3 +126,41 @@ def test_report_from_the_archive(flown_pass):
     assert "gimbal.png" in page and page.count("<tr>") > 10
     files = json.loads((out / "summary.json").read_text())["files"]
     assert files and all(f["matches_directory"] for f in files)
+
+
+def test_optical_downlink_decoded_by_the_ground(flown_pass):
+    """Flight played the video out while the laser emitted; the ground decoded the receiver's
+    recording with its own decoder: frames found, FER measured, every good frame's bytes equal to
+    the source, and the decoder's losses agree with the channel's truth for the same frames."""
+    link = flown_pass["sim"]["optical"]
+    d = flown_pass["optical"]
+    r = d.report
+    assert link["frames"] > 10 * 4000 and link["emit_s"] > 10.0
+    assert 0.0 <= link["frame_error_rate"] < 0.5 and link["timeline"]
+    assert sum(b["frames"] for b in link["timeline"]) == link["frames"]
+    rec = link["recording"]
+    assert rec["frames"] > 2.5 * 4000 and r["frames_good"] > 0.5 * rec["frames"]
+    assert r["frames"] <= rec["frames"] + 2 and r["frames_failed"] + (rec["frames"] - r["frames"]) >= rec["frames_failed"]
+    assert abs(r["frames_failed"] - rec["frames_failed"]) <= 0.05 * rec["frames"] + 5
+    assert d.segments > 0 and d.segments_matching == d.segments
+    assert d.bytes_checked == r["bytes_recovered"] > 0
+    assert 0.0 <= r["frame_error_rate"] < 0.5
+    # Flight owns the playout: the events bracket it and count what it played.
+    ev = [e for e in flown_pass["session"].events if e.name.startswith("OPTICAL_PLAYOUT")]
+    assert ev and ev[0].name == "OPTICAL_PLAYOUT_STARTED" and ev[-1].name == "OPTICAL_PLAYOUT_STOPPED"
+    played = sum(e.args["frames"] for e in ev if e.name == "OPTICAL_PLAYOUT_STOPPED")
+    assert played == link["frames_modulated"] == link["frames"] + link["frames_unlit"]
+
+
+def test_report_has_the_optical_section(flown_pass):
+    from ground.report import cached_coding_curves
+    out = flown_pass["tmp"] / "report-optical"
+    curves = cached_coding_curves(flown_pass["tmp"] / "curves.json", snr_db=(7.5, 8.25, 9.0), frames=200)
+    page = write_report(flown_pass["archive"], out, "e2e", flown_pass["session"].files.received,
+                        optical=OpticalPassInputs(flown_pass["optical"], flown_pass["sim"]["optical"], curves, 200)).read_text()
+    assert "Optical downlink" in page and (out / "optical_fer.png").stat().st_size > 0
+    assert (out / "optical_curves.png").stat().st_size > 0
+    fig = json.loads((out / "summary.json").read_text())["optical"]
+    assert fig["ground decoder: frame error rate"] == flown_pass["optical"].report["frame_error_rate"]
+    assert fig["pass frames"] == flown_pass["sim"]["optical"]["frames"]
+    assert [p.fer for p in curves][0] > [p.fer for p in curves][-1]

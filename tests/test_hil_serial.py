@@ -55,6 +55,10 @@ def test_hil_over_pty_flies_the_same_pass_as_the_pure_simulation():
     assert ("TRACK", "TRANSMIT") in hil.flight.modes.history
     assert hil.flight.last_summary == sim.flight.last_summary
     assert hil.flight.last_summary["emit_s"] > 5.0
+    # No optical head on the bench: flight's playout runs and the FrameCounter modulator counts
+    # exactly the frames the pure simulation's modulator was handed.
+    counted = hil.flight.hal.modulator.frames
+    assert counted == hil.flight.optical.playout.frames_sent == sim.modulator.frames_in > 5.0 * 4000
 
 
 def test_hil_hardware_fault_is_caught_across_the_line():

@@ -311,13 +311,19 @@ def test_measured_fer_agrees_with_bounded_distance_theory():
 
 
 def test_simulated_pass_sends_frames_only_while_the_laser_emits():
-    """Real flight software in the simulator: the optical link, attached as a World observer,
-    sends frames exactly for the emission time the world's physics reports, and none otherwise."""
+    """Real flight software in the simulator owns the playout: it steps it in TRANSMIT while its
+    photodiode senses emission and hands the frames to the modulator; the link puts on the beam
+    exactly the emission time the world's physics reports, and nothing otherwise."""
     from sim.optical_link import attach_optical_link
     from sim.safety_campaign import short_pass
 
-    links = []
-    res = short_pass(adversarial=False, setup=lambda sim: links.append(attach_optical_link(sim.world, seed=1)))
+    links, events = [], []
+
+    def setup(sim):
+        links.append(attach_optical_link(sim.world, seed=1, modulator=sim.modulator))
+        sim.flight.telemetry.event_sinks.append(events.append)
+
+    res = short_pass(adversarial=False, setup=setup)
     link = links[0]
     emitting_s = res.emitting_steps * res.sim.world.dt
     assert emitting_s > 5.0
@@ -325,3 +331,60 @@ def test_simulated_pass_sends_frames_only_while_the_laser_emits():
     expected = emitting_s * 50e6 / ChannelCoding().cadu_bits
     assert abs(link.frames - expected) <= 1 + 0.01 * expected
     assert link.summary()["frame_error_rate"] < 0.5
+    flight = res.sim.flight
+    assert flight.optical.playout.frames_sent == res.sim.modulator.frames_in == link.frames + link.frames_unlit
+    playout_events = [e for e in events if e.name.startswith("OPTICAL_PLAYOUT")]
+    assert [e.name for e in playout_events][:1] == ["OPTICAL_PLAYOUT_STARTED"]
+    assert [e.name for e in playout_events][-1] == "OPTICAL_PLAYOUT_STOPPED"
+    stopped = [e.args[0] for e in playout_events if e.name == "OPTICAL_PLAYOUT_STOPPED"]
+    assert sum(stopped) == flight.optical.playout.frames_sent
+    # Nothing on the beam outside emission: every frame that went out was sent while emitting.
+    assert link.frames_unlit <= 2 * 50e6 * res.sim.world.dt / ChannelCoding().cadu_bits + 1
+
+
+def test_a_dark_laser_transmits_nothing_whatever_the_modulator_holds():
+    """The channel uses physical truth: frames handed to the modulator while the laser is dark
+    never reach the ground (counted as unlit), and the recording holds only noise."""
+    import io
+
+    from sim.devices import SimModulator
+    from sim.optical_channel import synthetic_pass
+    from sim.optical_link import OpticalLinkObserver
+
+    mod = SimModulator()
+    sink = io.BytesIO()
+    obs = OpticalLinkObserver(mod, OpticalChannel(LinkParams(), np.random.default_rng(0)), ChannelCoding(), sink)
+    playout = OpticalPlayout(standin_video(2, 20_000))
+    for s in synthetic_pass(0.05, 0.005, emit_from_s=1.0, rng=np.random.default_rng(0)):   # never emits
+        mod.modulate(playout.step(s.dt, True))
+        obs(s)
+    obs.close()
+    assert obs.frames == 0 and obs.frames_unlit == playout.frames_sent > 0
+    dec = OpticalDecoder()
+    dec.feed(sink.getvalue(), final=True)
+    assert dec.report.frames_good == 0 and len(sink.getvalue()) > 0
+
+
+def test_flight_transmitter_plays_only_in_transmit_while_emission_is_sensed():
+    """Flight's gate: TRANSMIT and the photodiode both; events bracket each playout with the
+    frames it played; bit-level and frame-level modulators see the same frame counts."""
+    from flight.hal import FrameCounter
+    from flight.optical_transmit import OpticalTransmitter
+
+    dt = 0.01
+    schedule = [(True, False)] * 5 + [(True, True)] * 30 + [(False, True)] * 3 + [(True, True)] * 7 + [(True, False)] * 2
+    results = []
+    for bit_level in (True, False):
+        events: list[tuple] = []
+        mod = FrameCounter(bit_level=bit_level)
+        tx = OpticalTransmitter(mod, lambda name, *a: events.append((name, a)), lambda: 0.0, video_bytes=60_000)
+        sent = [tx.cycle(dt, transmitting, sensed) for transmitting, sensed in schedule]
+        assert sent[:5] == [0] * 5 and sum(sent[35:38]) == 0 and sum(sent[45:]) == 0
+        per_cycle = dt * 50e6 / ChannelCoding().cadu_bits
+        assert abs(sum(sent[5:35]) - 30 * per_cycle) <= 1 and abs(sum(sent[38:45]) - 7 * per_cycle) <= 1
+        assert [e[0] for e in events] == ["OPTICAL_PLAYOUT_STARTED", "OPTICAL_PLAYOUT_STOPPED"] * 2
+        assert [e[1][0] for e in events[1::2]] == [sum(sent[5:35]), sum(sent[38:45])]
+        assert mod.frames == sum(sent) == tx.playout.frames_sent
+        results.append((sent, tx.playout.loops))
+    assert results[0] == results[1]
+    assert mod.bits == 0 and results[0][1] > 0

@@ -41,6 +41,10 @@ class FileReassembler:
     def complete(self) -> bool:
         return self.file_size is not None and self.bytes_covered >= self.file_size
 
+    def stored(self) -> list[tuple[int, int]]:
+        """(offset, length) of every distinct segment stored, in offset order."""
+        return sorted(self._have.items())
+
     def content(self) -> bytes:
         """The file as far as recovered (holes are zero bytes)."""
         return bytes(self._data)
