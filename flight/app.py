@@ -51,6 +51,10 @@ def default_downlink_factory() -> DownlinkFactory | None:
     return FileDownlink
 
 
+# Commands by which ground means "no light now", whatever else they ask for.
+LASER_OFF_INTENT = frozenset({"LASER_SAFE", "END_PASS", "POWER_OFF"})
+
+
 @dataclass
 class FlightConfig:
     control_hz: float = 100.0
@@ -417,6 +421,9 @@ class FlightSoftware:
             reason = "WRONG_MODE"
         elif cmd.allowed_modes and mode not in cmd.allowed_modes:
             reason = "SAFE_MODE" if mode == "SAFE" else "WRONG_MODE"
+        if reason is not None and tc.name in LASER_OFF_INTENT:
+            # The laser-off part of the intent holds even when the rest is refused (wrong mode).
+            self._cmd_laser_safe(tc)
         if reason is None:
             try:
                 reason = self._handlers[tc.name](tc)
