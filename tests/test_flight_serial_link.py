@@ -13,6 +13,14 @@ from protocol.codec import make_codec
 from protocol.framing import Deframer, frame
 
 
+def _acked(codec, packets: list[bytes], seq: int) -> bool:
+    for p in packets:
+        d = codec.decode(p)
+        if d.name == "COMMAND_ACK" and d.values["cmd_seq"] == seq:
+            return True
+    return False
+
+
 def test_sim_over_a_serial_ground_link_answers_through_line_noise():
     codec = make_codec()
     master, slave = os.openpty()
@@ -25,9 +33,10 @@ def test_sim_over_a_serial_ground_link_answers_through_line_noise():
     deframer = Deframer()
     packets: list[bytes] = []
     try:
-        # pyserial drops what was queued before it opened the port: knock until the sim answers.
+        # pyserial drops what was queued before it opened the port (and may open it in the middle
+        # of a frame): knock until the sim has acknowledged our PING, not merely said something.
         deadline = time.monotonic() + 60
-        while not packets and time.monotonic() < deadline and proc.poll() is None:
+        while not _acked(codec, packets, 1) and time.monotonic() < deadline and proc.poll() is None:
             os.write(master, b"\x00garbage\x1a\xcf" + frame(codec.encode_cmd("PING", {"token": 77}, seq=1)))
             r, _, _ = select.select([master], [], [], 0.3)
             if r:
