@@ -43,13 +43,16 @@ class PlannedPass:
 
 
 def plan_next_pass(after_tai: float, timing: PlanTiming = DEMO_TIMING, days: float = 3.0,
-                   tle_path: str | None = None) -> PlannedPass:
-    """The first feasible pass whose whole plan starts after ``after_tai``."""
+                   tle_path: str | None = None, min_feasible_s: float = 0.0) -> PlannedPass:
+    """The first feasible pass whose whole plan starts after ``after_tai`` and whose feasible
+    time is at least ``min_feasible_s`` (OPALS needed ~150 s for a full transmission)."""
     orbit = nearest_orbit(after_tai, tle_path)
     passes = feasible_passes(orbit, PassQuery(after_tai, days=days, min_elevation_deg=MIN_ELEVATION_DEG))
     for i, p in enumerate(passes, 1):
         # The plan ends with GO_IDLE: a no-op that completes if flight is already back in IDLE
         # after the downlink, and ends the downlink mode otherwise.
+        if p.feasible_duration < min_feasible_s:
+            continue
         plan = plan_pass(orbit, p, timing)
         if plan[0].tai > after_tai:
             return PlannedPass(i, p, plan)

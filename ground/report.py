@@ -47,6 +47,11 @@ class PassStats:
     err_locked_max: float | None = None
     err_locked_3sigma: float | None = None
     within_requirement: float | None = None   # fraction of locked samples with err <= 140 urad
+    # OPALS's requirement is on the transmission (laser on), not on the pull-in after lock:
+    transmit_samples: int = 0
+    err_transmit_p50: float | None = None
+    err_transmit_3sigma: float | None = None
+    transmit_within_requirement: float | None = None
     emitting_s: float = 0.0
     emitting_unauthorised_samples: int = 0    # SAFETY samples emitting without (armed|firing)+locked+pointing ok
     emission_unauthorised_onsets: int = 0     # emission that STARTED without authorisation (must be 0)
@@ -73,6 +78,25 @@ def completeness(archive: Archive) -> list[ApidCompleteness]:
     return out
 
 
+def emission_mask(archive: Archive, tai: np.ndarray) -> np.ndarray:
+    """Which of the times ``tai`` fall between a LASER_FIRED event and the next LASER_SAFED:
+    the events carry the exact cycle, where the 1 Hz SAFETY packets would blur the edges."""
+    ev = archive.query_numpy("EVENT", columns=["event_id"])
+    fired = archive.dictionary.events["LASER_FIRED"].event_id
+    safed = archive.dictionary.events["LASER_SAFED"].event_id
+    mask = np.zeros(len(tai), dtype=bool)
+    start = None
+    for t, eid in zip(ev["tai"].tolist(), ev["event_id"].tolist()):
+        if eid == fired and start is None:
+            start = t
+        elif eid == safed and start is not None:
+            mask |= (tai >= start) & (tai < t)
+            start = None
+    if start is not None:
+        mask |= tai >= start
+    return mask
+
+
 def pass_stats(archive: Archive) -> PassStats:
     st = PassStats()
     tr = archive.query_numpy("TRACKING", columns=["track_state", "az", "el", "err_total"])
@@ -87,6 +111,13 @@ def pass_stats(archive: Archive) -> PassStats:
             st.err_locked_max = float(e.max())
             st.err_locked_3sigma = float(3 * np.sqrt(np.mean(e ** 2)))
             st.within_requirement = float(np.mean(e <= POINTING_REQUIREMENT_URAD))
+        on = emission_mask(archive, tr["tai"])
+        if on.any():
+            e = tr["err_total"][on].astype(np.float64)
+            st.transmit_samples = int(on.sum())
+            st.err_transmit_p50 = float(np.median(e))
+            st.err_transmit_3sigma = float(3 * np.sqrt(np.mean(e ** 2)))
+            st.transmit_within_requirement = float(np.mean(e <= POINTING_REQUIREMENT_URAD))
         st.az_range = (float(tr["az"].min()), float(tr["az"].max()))
         st.el_range = (float(tr["el"].min()), float(tr["el"].max()))
     sf = archive.query_numpy("SAFETY", columns=["status_word", "laser_state"])

@@ -52,6 +52,8 @@ def sim_command(sim_url: str, start_tai: float, duration: float, store: Path, su
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--after", default="2014-06-05T00:00:00+00:00", help="plan the first feasible pass after this UTC")
+    ap.add_argument("--min-feasible", type=float, default=120.0,
+                    help="skip passes with less feasible time than this (s); OPALS transmitted ~150 s")
     ap.add_argument("--out", default=str(ROOT / "out"))
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args(argv)
@@ -59,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     import datetime as dt
     after = datetime_to_tai(dt.datetime.fromisoformat(a.after))
     t_wall = time.monotonic()
-    planned = plan_next_pass(after)
+    planned = plan_next_pass(after, min_feasible_s=a.min_feasible)
     out = Path(a.out) / planned.name
     if out.exists():   # a fresh pass each run: an old archive here would merge into this one's statistics
         shutil.rmtree(out)
@@ -116,8 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"[bold green]Report[/]: {report}")
     for k, v in extra.items():
         console.print(f"  {k}: {v}")
-    console.print(f"  pointing error while locked: median {stats['err_locked_p50']} urad, "
-                  f"{100 * (stats['within_requirement'] or 0):.1f}% within 140 urad")
+    console.print(f"  pointing error while locked: median {stats['err_locked_p50']:.1f} urad, "
+                  f"3-sigma {stats['err_locked_3sigma']:.0f} urad (includes the pull-in after lock)")
+    if stats["transmit_samples"]:
+        console.print(f"  pointing error while transmitting: median {stats['err_transmit_p50']:.1f} urad, "
+                      f"3-sigma {stats['err_transmit_3sigma']:.0f} urad (requirement 140), "
+                      f"{100 * stats['transmit_within_requirement']:.1f}% of samples within 140 urad")
     console.print(f"  laser emitting {stats['emitting_s']:.1f} s; emissions started unauthorised: "
                   f"{stats['emission_unauthorised_onsets']}; dark {1000 * stats['safing_latency_max_s']:.0f} ms "
                   f"after authorisation was withdrawn")

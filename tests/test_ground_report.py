@@ -45,6 +45,14 @@ def test_stats_match_the_pass_that_was_flown(tmp_path):
     assert all(c.gaps == 0 and c.duplicates == 0 and c.first_seq == 0 for c in st.completeness)
 
 
+def test_transmission_statistics_cover_exactly_fire_to_safe(tmp_path):
+    st = pass_stats(_archive(tmp_path))
+    shape = PassShape()
+    assert st.transmit_samples == round((shape.safe_at - shape.fire_at) * 10)
+    assert st.transmit_within_requirement == 1.0
+    assert 3 * 20.0 < st.err_transmit_3sigma <= 3 * 60.0001   # 40 +- 20 urad while locked
+
+
 def test_missing_packets_show_in_completeness(tmp_path):
     st = pass_stats(_archive(tmp_path, drop_every=50))
     assert sum(c.gaps for c in st.completeness) > 0
