@@ -2,7 +2,7 @@
 events, and link health (packets/s and bytes/s per APID, CRC failures, gaps, up/down)."""
 from __future__ import annotations
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -21,7 +21,9 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def render(session, max_events: int = 10) -> Group:
+def render(session, max_events: int = 10) -> RenderableType:
+    """Telemetry on the left; link health and events on the right, so the packet rates stay on
+    screen however many fields the dictionary grows."""
     values = Table(title="Telemetry", expand=True)
     values.add_column("packet")
     values.add_column("field")
@@ -53,4 +55,8 @@ def render(session, max_events: int = 10) -> Group:
                      f"{r.bytes_per_s:.0f}", str(r.gaps))
     summary = Text(f"total {h.packets} packets, {h.bytes} bytes | CRC failures {h.crc_failures} | "
                    f"sequence gaps {h.seq_gaps} | rejected {h.rejected} | decode errors {h.decode_errors}")
-    return Group(values, events, link, summary)
+    screen = Table.grid(expand=True, padding=(0, 1))
+    screen.add_column(ratio=3)
+    screen.add_column(ratio=2)
+    screen.add_row(values, Group(link, summary, events))
+    return screen
