@@ -134,7 +134,8 @@ def run_ingest(a: argparse.Namespace) -> int:
                      chunk=a.chunk, flush_bytes=a.flush_bytes, compact_every=a.compact_every)
     archive.compact(min_segments=2)
     archive.close()
-    print(f"ingested {st.packets} packets in {st.flushes} flushes; {len(st.alarms)} limit transitions")
+    print(f"ingested {st.packets} packets in {st.flushes} flushes; {len(st.alarms)} limit transitions; "
+          f"{st.bytes_discarded} bytes discarded, {st.crc_failures} CRC failures")
     return 0
 
 
