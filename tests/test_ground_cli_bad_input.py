@@ -11,6 +11,8 @@ from ground.cli import main
     (["ingest", "{tmp}", "--archive", "{tmp}/arch"], "Is a directory"),
     (["query", "HOUSEKEEPING", "--archive", "{tmp}/arch", "--start", "yesterday"], "isoformat"),
     (["replay", "--archive", "{tmp}/arch", "--start", "garbage", "--end", "x"], "isoformat"),
+    (["replay", "--archive", "{tmp}/arch", "--start", "2014-06-01", "--end", "2014-06-02", "--packets", "NOPE"],
+     "unknown packet(s) NOPE"),
     (["run", "not-a-link", "--data-dir", "{tmp}/d", "--duration", "0"], "link scheme"),
     (["watch", "not-a-link", "--data-dir", "{tmp}/d", "--duration", "0"], "link scheme"),
     (["cmd", "not-a-link", "NOOP", "--data-dir", "{tmp}/d"], "link scheme"),
