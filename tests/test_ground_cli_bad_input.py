@@ -53,3 +53,14 @@ def test_ingest_reports_the_garbage_it_discarded(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "ingested 1 packets" in out
     assert f"{len(junk)} bytes discarded" in out
+
+
+def test_run_against_a_silent_payload_says_so(tmp_path, capsys):
+    """A dead peer is not a silent success: the run ends with what it received and link DOWN."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+        peer.bind(("127.0.0.1", 0))
+        url = f"udp://127.0.0.1:{peer.getsockname()[1]}?local=127.0.0.1:0"
+        assert main(["run", url, "--data-dir", str(tmp_path / "d"), "--duration", "0.2"]) == 0
+    err = capsys.readouterr().err
+    assert "0 packets received" in err and "link DOWN" in err
