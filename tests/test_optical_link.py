@@ -388,3 +388,21 @@ def test_flight_transmitter_plays_only_in_transmit_while_emission_is_sensed():
         results.append((sent, tx.playout.loops))
     assert results[0] == results[1]
     assert mod.bits == 0 and results[0][1] > 0
+
+
+def test_reassembly_any_order_duplicates_and_inconsistent_segments():
+    from ground.optical.reassembly import FileReassembler
+
+    src = bytes(range(256)) * 4                       # 1024 bytes in 100-byte segments
+    segs = [(o, src[o:o + 100]) for o in range(0, len(src), 100)]
+    r = FileReassembler()
+    for o, d in reversed(segs[1:]):
+        assert r.add(len(src), o, d)
+    assert not r.complete
+    assert not r.add(len(src), 50, b"x" * 100)       # overlaps stored segments at another offset
+    assert not r.add(len(src) + 1, 0, segs[0][1])    # another file size
+    assert not r.add(len(src), len(src), b"y")       # beyond the end
+    assert not r.complete and r.rejected == 3
+    assert r.add(len(src), 0, segs[0][1]) and r.add(len(src), 0, segs[0][1])
+    assert r.complete and r.duplicates == 1 and r.content() == src
+    assert r.stored() == [(o, len(d)) for o, d in segs]
