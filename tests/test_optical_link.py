@@ -406,3 +406,19 @@ def test_reassembly_any_order_duplicates_and_inconsistent_segments():
     assert r.add(len(src), 0, segs[0][1]) and r.add(len(src), 0, segs[0][1])
     assert r.complete and r.duplicates == 1 and r.content() == src
     assert r.stored() == [(o, len(d)) for o, d in segs]
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["record", "-o", "{tmp}/r.bin", "--seconds", "0.05", "--depth", "7"], "interleaving depth"),
+    (["record", "-o", "{tmp}/no-dir/r.bin", "--seconds", "0.05", "--video-bytes", "1000"], "No such file"),
+    (["record", "-o", "{tmp}/r.bin", "--seconds", "-1"], "must be positive"),
+    (["record", "-o", "{tmp}/r.bin", "--seconds", "0.05", "--video-bytes", "0"], "at least 1"),
+    (["record", "-o", "{tmp}/r.bin", "--seconds", "0.05", "--symbol-errors", "300"], "0..255"),
+    (["pass-fer", "--seconds", "0"], "must be positive"),
+])
+def test_sim_optical_cli_bad_input_is_a_clear_error(tmp_path, capsys, argv, says):
+    from sim.cli import main as sim_main
+
+    assert sim_main(["optical", *[a.replace("{tmp}", str(tmp_path)) for a in argv]]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
