@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except (OSError, ValueError) as exc:
+        # Bad user input (a missing file, a malformed time or link URL) is a clear message and
+        # exit status 2, never a traceback.
+        print(f"opals-ground {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -81,8 +81,13 @@ def run_replay(a: argparse.Namespace) -> int:
     from ground.limits import LimitChecker, LimitSet
     from protocol.codec import Codec, PacketError
     from protocol.opals import DICTIONARY
-    archive = Archive(a.archive, DICTIONARY)
     names = [n for n in a.packets.split(",") if n] if a.packets else None
+    unknown = [n for n in names or () if n not in DICTIONARY.telemetry]
+    if unknown:
+        print(f"error: unknown packet(s) {', '.join(unknown)} (one of {', '.join(DICTIONARY.telemetry)})",
+              file=sys.stderr)
+        return 2
+    archive = Archive(a.archive, DICTIONARY)
     packets = archive.replay(_tai(a.start), _tai(a.end), names)
     if a.to:
         from links.url import open_link

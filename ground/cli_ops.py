@@ -134,7 +134,8 @@ def run_ingest(a: argparse.Namespace) -> int:
                      chunk=a.chunk, flush_bytes=a.flush_bytes, compact_every=a.compact_every)
     archive.compact(min_segments=2)
     archive.close()
-    print(f"ingested {st.packets} packets in {st.flushes} flushes; {len(st.alarms)} limit transitions")
+    print(f"ingested {st.packets} packets in {st.flushes} flushes; {len(st.alarms)} limit transitions; "
+          f"{st.bytes_discarded} bytes discarded, {st.crc_failures} CRC failures")
     return 0
 
 
@@ -152,4 +153,14 @@ def run_live(a: argparse.Namespace) -> int:
                 tmp.write_text(json.dumps({"up": h.up, "packets": h.packets, "received": dict(s.received),
                                            "errors": dict(s.errors), "seq_gaps": h.seq_gaps}))
                 tmp.replace(a.status)
+        # The operator always learns what the run received and what went wrong, even when the
+        # payload never answered or the device vanished.
+        ls = s.link.stats()
+        h = s.health.report(ls)
+        counters = {**s.errors, **{k: getattr(ls, k) for k in ("bytes_discarded", "crc_failures", "rejected_bad",
+                                                                "rejected_foreign", "recv_errors", "reconnects")
+                                   if getattr(ls, k, 0)}}
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(counters.items())) or "none"
+        print(f"opals-ground run: {h.packets} packets received, {h.seq_gaps} sequence gaps, "
+              f"errors: {errors}; link {'up' if h.up else 'DOWN'}", file=sys.stderr)
     return 0

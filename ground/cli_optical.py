@@ -8,6 +8,14 @@ import sys
 from protocol.tm_coding import ChannelCoding
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: a count or size that must be at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("optical", help="optical downlink: decode recordings, coding-performance curves")
     osub = p.add_subparsers(dest="optical_command", metavar="ACTION")
@@ -19,14 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     dec.add_argument("--virtual-fill", type=int, default=0, help="RS virtual fill Q per codeword")
     dec.add_argument("--no-randomizer", action="store_true", help="the stream is not randomized")
     dec.add_argument("--conventional", action="store_true", help="RS symbols in the conventional basis")
-    dec.add_argument("--chunk", type=int, default=1 << 20, help="read size (bytes)")
+    dec.add_argument("--chunk", type=_positive_int, default=1 << 20, help="read size (bytes)")
     dec.add_argument("--json", action="store_true", help="print the report as JSON")
     dec.set_defaults(func=_decode)
 
     cur = osub.add_parser("curves", help="BER/FER versus received SNR, measured by simulation (PNG + JSON)")
     cur.add_argument("-o", "--output", required=True, help="PNG path; the data goes next to it as .json")
     cur.add_argument("--snr-db", default="6,7,7.5,8,8.25,8.5,8.75,9,9.5,10,11,12", help="comma-separated SNR points (dB)")
-    cur.add_argument("--frames", type=int, default=200, help="frames simulated per point")
+    cur.add_argument("--frames", type=_positive_int, default=200, help="frames simulated per point")
     cur.add_argument("--depth", type=int, default=5)
     cur.add_argument("--seed", type=int, default=0)
     cur.set_defaults(func=_curves)
@@ -73,6 +81,8 @@ def _curves(args) -> int:
 
     try:
         snrs = [float(x) for x in args.snr_db.split(",") if x.strip()]
+        if not snrs:
+            raise ValueError("--snr-db needs at least one SNR point")
         coding = ChannelCoding(depth=args.depth)
     except ValueError as e:
         print(f"opals-ground optical curves: {e}", file=sys.stderr)

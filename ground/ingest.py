@@ -19,6 +19,8 @@ from protocol.framing import Deframer
 class IngestStats:
     packets: int = 0
     flushes: int = 0
+    bytes_discarded: int = 0   # input bytes that were not part of a valid frame (garbage, torn frames)
+    crc_failures: int = 0
     alarms: list[LimitTransition] = field(default_factory=list)
 
 
@@ -86,6 +88,8 @@ def ingest_file(path: Path | str, archive: Archive, limits: LimitChecker | None 
         for pk in pipe.deframer.flush():
             archive.append([pk])
         _commit(archive, pipe, path, read)
+    ds = pipe.deframer.stats()
+    pipe.stats.bytes_discarded, pipe.stats.crc_failures = ds.bytes_discarded, ds.crc_failures
     return pipe.stats
 
 

@@ -53,6 +53,8 @@ class LinkHealth:
         self.bytes[apid] += nbytes
         last = self._last_seq.get(apid)
         if last is not None:
+            if seq == last:          # a repeated packet (e.g. a duplicated datagram) is not 16383 lost ones
+                return
             self.gaps[apid] += (seq - last - 1) & 0x3FFF
         self._last_seq[apid] = seq
         self.last_rx = self.clock()

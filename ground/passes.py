@@ -37,10 +37,15 @@ class PassQuery:
         return self.start_tai + self.days * DAY_S
 
 
+MAX_SEARCH_DAYS = 366.0   # a TLE is stale long before this; an infinite span would never end
+
+
 def feasible_passes(orbit: Orbit, query: PassQuery) -> list[Pass]:
     """Passes with at least one feasible window (ISS north, inside the field of regard, above the minimum)."""
-    if not query.days > 0:
-        raise ValueError(f"days must be positive, got {query.days}")
+    if not 0 < query.days <= MAX_SEARCH_DAYS:
+        raise ValueError(f"days must be positive and at most {MAX_SEARCH_DAYS:g}, got {query.days}")
+    if not -90.0 <= query.min_elevation_deg <= 90.0:
+        raise ValueError(f"minimum elevation must be within -90..90 deg, got {query.min_elevation_deg}")
     return [p for p in find_passes(orbit, query.station, query.start_tai, query.stop_tai, query.min_elevation_deg)
             if p.is_feasible]
 

@@ -146,6 +146,7 @@ class Session:
             self.errors["unknown_command"] += 1
             raise CommandError(f"unknown command {name!r}")
         self._check_hazard(name, confirm)
+        self._check_embedded_hazard(name, args, confirm)
         packet, seq = self._encode(name, args)
         if verify is None:
             return self._send_and_verify(name, args, packet, seq, command.opcode, timeout, wait, check)
@@ -184,6 +185,24 @@ class Session:
         if command.requires_arm and not self._arm_valid():
             self.history.record(self.operator, name, {}, None, "REFUSED", "NOT_ARMED")
             raise HazardousCommandError(f"{name} needs a verified LASER_ARM within its window first")
+
+    def _check_embedded_hazard(self, name: str, args: dict[str, Any], confirm: str | None) -> None:
+        """A hand-built TIMETAG must not smuggle a hazardous command past the confirmation: its
+        embedded command needs the same confirmation, and ARM/FIRE go only through
+        ``upload_sequence``, which checks the two-step order of the whole sequence."""
+        if name != "TIMETAG" or "opcode" not in args:
+            return
+        inner = self.dictionary.command_by_opcode(args["opcode"]) if isinstance(args["opcode"], int) else None
+        if inner is None or not inner.hazardous:
+            return
+        why = None
+        if confirm != inner.name:
+            why = f"TIMETAG embeds hazardous {inner.name}: pass confirm={inner.name!r}"
+        elif inner.requires_arm or inner.name == "LASER_ARM":
+            why = f"TIMETAG embeds {inner.name}: time-tag ARM/FIRE with upload_sequence (it checks their order)"
+        if why:
+            self.history.record(self.operator, f"TIMETAG({inner.name})", {}, None, "REFUSED", "NOT_CONFIRMED")
+            raise HazardousCommandError(f"{why} (nothing was sent)")
 
     def _arm_valid(self) -> bool:
         return self._armed_until is not None and self.clock() < self._armed_until

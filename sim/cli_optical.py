@@ -28,11 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     rec.add_argument("--slip-probability", type=float, default=0.0, help="receiver bit slips per CADU")
     rec.add_argument("--symbol-errors", type=int, default=None,
                      help="bypass the channel: exactly this many symbol errors in every codeword")
-    rec.set_defaults(func=_record)
+    rec.set_defaults(func=_checked(_record))
 
     fer = osub.add_parser("pass-fer", help="frame error rate over a pass, frame-level channel (no bits)")
     _common(fer)
-    fer.set_defaults(func=_pass_fer)
+    fer.set_defaults(func=_checked(_pass_fer))
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -48,6 +48,26 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="channel random seed")
     p.add_argument("--nep-w", type=float, default=None, help="receiver noise-equivalent power (W)")
     p.add_argument("--pointing-sigma-urad", type=float, default=47.0)
+
+
+def _checked(run):
+    """Bad arguments (a depth the code lacks, a non-positive duration, an unwritable path) are one
+    clear line and exit status 2, not a traceback."""
+    def checked(args) -> int:
+        try:
+            if not (args.seconds > 0 and args.dt > 0):
+                raise ValueError("--seconds and --dt must be positive")
+            if args.video_bytes is not None and args.video_bytes < 1:
+                raise ValueError("--video-bytes must be at least 1")
+            if not 0.0 <= getattr(args, "slip_probability", 0.0) <= 1.0:
+                raise ValueError("--slip-probability must be within 0..1")
+            if getattr(args, "symbol_errors", None) is not None and not 0 <= args.symbol_errors <= 255:
+                raise ValueError("--symbol-errors must be within 0..255")
+            return run(args)
+        except (OSError, ValueError) as exc:
+            print(f"opals-sim optical: error: {exc}", file=sys.stderr)
+            return 2
+    return checked
 
 
 def _setup(args):

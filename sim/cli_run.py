@@ -281,6 +281,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"laser on {t['emit_s']:.1f} s; hazards H1 {result['hazards']['H1']} H2 {result['hazards']['H2']}")
     else:
         log(f"opals-sim: no beacon lock; hazards H1 {result['hazards']['H1']} H2 {result['hazards']['H2']}")
+    if link is not None:   # every packet put on the link, after the last cycle: ground checks its archive by it
+        ls = link.stats()
+        result["link"] = {"packets_out": ls.packets_out, "send_errors": ls.send_errors}
     text = json.dumps(result, indent=1)
     if args.summary:
         Path(args.summary).write_text(text)

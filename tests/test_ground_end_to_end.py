@@ -118,6 +118,11 @@ def test_archive_complete_by_sequence_count(flown_pass):
     received = flown_pass["session"].received
     for name, c in comp.items():
         assert c.received == received[name], name
+    # Nothing lost at the end either (gaps cannot show that): every packet the payload put on the
+    # link, by its own count, is in the archive.
+    link = flown_pass["sim"]["link"]
+    assert link["send_errors"] == 0
+    assert sum(c.received for c in comp.values()) == link["packets_out"]
 
 
 def test_report_from_the_archive(flown_pass):

@@ -115,6 +115,25 @@ def test_a_script_cannot_fire_the_laser_by_accident(pair):
     assert [tc.name for tc in r.got] == ["LASER_ARM", "LASER_FIRE"]
 
 
+def test_a_hand_built_timetag_cannot_smuggle_arm_or_fire(pair):
+    s, r = pair
+    for inner in ("LASER_ARM", "LASER_FIRE"):
+        blob = timetag_args(CODEC.encode_cmd(inner, {"window": 10.0} if inner == "LASER_ARM" else {}))
+        op = DICTIONARY.commands[inner].opcode
+        for confirm in (None, "TIMETAG", inner):
+            with pytest.raises(HazardousCommandError):
+                s.cmd("TIMETAG", confirm=confirm, tai=T0, opcode=op, args=blob)
+    time.sleep(0.2)
+    assert r.got == [], "nothing hazardous may reach the payload"
+    # Another hazardous command time-tagged needs its own name as confirmation, then goes.
+    off = DICTIONARY.commands["POWER_OFF"].opcode
+    with pytest.raises(HazardousCommandError):
+        s.cmd("TIMETAG", tai=T0, opcode=off, args=timetag_args(CODEC.encode_cmd("POWER_OFF", {})))
+    s.cmd("TIMETAG", confirm="POWER_OFF", tai=T0, opcode=off, args=timetag_args(CODEC.encode_cmd("POWER_OFF", {})))
+    s.cmd("TIMETAG", tai=T0, opcode=DICTIONARY.commands["NOOP"].opcode, args=timetag_args(CODEC.encode_cmd("NOOP", {})))
+    assert [tc.args["opcode"] for tc in r.got] == [off, DICTIONARY.commands["NOOP"].opcode]
+
+
 def test_a_rejected_arm_does_not_authorise_fire(pair):
     s, r = pair
     r.answers["LASER_ARM"] = [("REJECTED", "NOT_LOCKED")]

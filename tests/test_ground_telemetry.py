@@ -151,3 +151,32 @@ def test_cli_cmd_refuses_hazardous_without_confirmation(tmp_path, capsys):
             peer.recvfrom(100)
     err = capsys.readouterr().err
     assert "hazardous" in err and "outside valid range" in err
+
+
+def test_link_health_rates_gaps_and_silence_on_an_injected_clock():
+    from ground.link_health import LinkHealth
+
+    now = [0.0]
+    h = LinkHealth(clock=lambda: now[0], window=5.0, silence_timeout=2.0)
+    h.sample()
+    seq = {0x020: 16380, 0x021: 0}
+    for step in range(40):                          # 4 s: HOUSEKEEPING 1 Hz x 48 B, TRACKING 10 Hz x 30 B
+        now[0] = (step + 1) * 0.1
+        h.count(0x021, seq[0x021], 30)
+        seq[0x021] += 1
+        if step % 10 == 9:
+            h.count(0x020, seq[0x020] & 0x3FFF, 48)
+            seq[0x020] += 1
+        if step in (20, 21, 22):
+            seq[0x021] += 1                         # three TRACKING packets lost
+    h.count(0x021, seq[0x021] - 1, 30)              # a duplicated datagram: counted, but no gap
+    r = h.report()
+    by = {a.apid: a for a in r.per_apid}
+    assert by[0x021].packets_per_s == pytest.approx(41 / 4.0) and by[0x021].bytes_per_s == pytest.approx(41 * 30 / 4.0)
+    assert by[0x020].packets_per_s == pytest.approx(1.0) and by[0x020].bytes_per_s == pytest.approx(48.0)
+    assert by[0x021].gaps == 3 and by[0x020].gaps == 0            # HOUSEKEEPING wrapped 16383 -> 0: no gap
+    assert r.up and r.seq_gaps == 3 and r.packets == 45
+    now[0] = 10.0
+    r = h.report()
+    assert not r.up and r.silent_for == pytest.approx(6.0)
+    assert [up for _, up in h.transitions] == [True, False]

@@ -388,3 +388,37 @@ def test_flight_transmitter_plays_only_in_transmit_while_emission_is_sensed():
         results.append((sent, tx.playout.loops))
     assert results[0] == results[1]
     assert mod.bits == 0 and results[0][1] > 0
+
+
+def test_reassembly_any_order_duplicates_and_inconsistent_segments():
+    from ground.optical.reassembly import FileReassembler
+
+    src = bytes(range(256)) * 4                       # 1024 bytes in 100-byte segments
+    segs = [(o, src[o:o + 100]) for o in range(0, len(src), 100)]
+    r = FileReassembler()
+    for o, d in reversed(segs[1:]):
+        assert r.add(len(src), o, d)
+    assert not r.complete
+    assert not r.add(len(src), 50, b"x" * 100)       # overlaps stored segments at another offset
+    assert not r.add(len(src) + 1, 0, segs[0][1])    # another file size
+    assert not r.add(len(src), len(src), b"y")       # beyond the end
+    assert not r.complete and r.rejected == 3
+    assert r.add(len(src), 0, segs[0][1]) and r.add(len(src), 0, segs[0][1])
+    assert r.complete and r.duplicates == 1 and r.content() == src
+    assert r.stored() == [(o, len(d)) for o, d in segs]
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["record", "-o", "{tmp}/r.bin", "--seconds", "0.05", "--depth", "7"], "interleaving depth"),
+    (["record", "-o", "{tmp}/no-dir/r.bin", "--seconds", "0.05", "--video-bytes", "1000"], "No such file"),
+    (["record", "-o", "{tmp}/r.bin", "--seconds", "-1"], "must be positive"),
+    (["record", "-o", "{tmp}/r.bin", "--seconds", "0.05", "--video-bytes", "0"], "at least 1"),
+    (["record", "-o", "{tmp}/r.bin", "--seconds", "0.05", "--symbol-errors", "300"], "0..255"),
+    (["pass-fer", "--seconds", "0"], "must be positive"),
+])
+def test_sim_optical_cli_bad_input_is_a_clear_error(tmp_path, capsys, argv, says):
+    from sim.cli import main as sim_main
+
+    assert sim_main(["optical", *[a.replace("{tmp}", str(tmp_path)) for a in argv]]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err

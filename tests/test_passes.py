@@ -82,6 +82,13 @@ def test_non_positive_span_is_refused(orbit: Orbit):
         feasible_passes(orbit, PassQuery(orbit.epoch_tai, days=0))
 
 
+@pytest.mark.parametrize("days, min_el", [(float("inf"), 20.0), (float("nan"), 20.0), (1e6, 20.0),
+                                          (1.0, -95.0), (1.0, 95.0)])
+def test_unbounded_span_or_impossible_elevation_is_refused(orbit: Orbit, days: float, min_el: float):
+    with pytest.raises(ValueError):
+        feasible_passes(orbit, PassQuery(orbit.epoch_tai, days=days, min_elevation_deg=min_el))
+
+
 # ---------------------------------------------------------------- the plan
 def test_every_planned_command_validates_and_encodes(plan: list[TimedCommand]):
     codec = make_codec()

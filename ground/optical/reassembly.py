@@ -1,6 +1,7 @@
 """Reassembles the looped downlink file from OPTICAL_SEGMENT packets, in any order, duplicates ok."""
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 MAX_FILE_BYTES = 1 << 30  # refuse absurd sizes from a (CRC-passing) corrupted header
@@ -15,6 +16,7 @@ class FileReassembler:
     bytes_covered: int = 0
     _data: bytearray = field(default_factory=bytearray, repr=False)
     _have: dict[int, int] = field(default_factory=dict, repr=False)   # offset -> length
+    _offsets: list[int] = field(default_factory=list, repr=False)     # sorted keys of _have
 
     def add(self, file_size: int, offset: int, data: bytes) -> bool:
         """Store one segment; False (and counted) if it does not fit the file seen so far."""
@@ -32,8 +34,17 @@ class FileReassembler:
         if offset in self._have:
             self.duplicates += 1
             return True
+        # A segment overlapping a stored one at another offset cannot come from the same file
+        # layout (a header corrupted past both CRCs): counting it would report holes as covered.
+        i = bisect.bisect_left(self._offsets, offset)
+        if (i > 0 and self._offsets[i - 1] + self._have[self._offsets[i - 1]] > offset) or \
+                (i < len(self._offsets) and offset + n > self._offsets[i]):
+            self.segments -= 1
+            self.rejected += 1
+            return False
         self._data[offset:offset + n] = data[:n]
         self._have[offset] = n
+        self._offsets.insert(i, offset)
         self.bytes_covered += n
         return True
 
