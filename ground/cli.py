@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:   # a missing file or directory, a port in use: a message, not a traceback
+        print(f"opals-ground: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
