@@ -30,11 +30,13 @@ class GimbalController:
     def _limited(self, cur: float, target: float, rate: float, dt: float, vmax: float) -> tuple[float, float]:
         want = (target - cur) / dt
         a = self.max_accel_dps2 * dt
+        # Never command a rate we could not stop from before reaching the target (the braking
+        # curve of a discrete decelerating profile), nor more than the rate limit...
+        stop = -a / 2 + math.sqrt(a * a / 4 + 2 * self.max_accel_dps2 * abs(target - cur))
+        want = min(max(want, -stop, -vmax), stop, vmax)
+        # ...and never change the rate faster than the acceleration limit, even when the target
+        # jumps (new predicts, a slew redirected): then the set-point overshoots and comes back.
         want = min(max(want, rate - a), rate + a)
-        # Never command a rate we could not stop from before reaching the target.
-        stop = math.sqrt(2 * self.max_accel_dps2 * abs(target - cur))
-        want = min(max(want, -stop - a), stop + a)
-        want = min(max(want, -vmax), vmax)
         return cur + want * dt, want
 
     def toward(self, az: float, el: float, dt: float, slew: bool = False) -> tuple[float, float]:

@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except (OSError, ValueError) as exc:   # a missing file, a bad link URL or plan: a message, not a traceback
+        print(f"opals-sim: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -57,17 +57,42 @@ def _parse_speed(text: str) -> float | None:
     return v
 
 
+def _speed_arg(text: str) -> str:
+    """argparse type: a bad --speed is a usage error, not a traceback mid-run."""
+    try:
+        _parse_speed(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("speed must be positive, 'realtime' or 'max'") from None
+    return text
+
+
+def _time_arg(text: str) -> str:
+    """argparse type: an ISO UTC time (or 'now'), checked when the command line is read."""
+    try:
+        _parse_time(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO UTC time: {text!r} (e.g. 2014-06-05T12:00:00Z)") from None
+    return text
+
+
+def _positive_float(text: str) -> float:
+    v = float(text)
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return v
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from sim.faults import CATALOGUE
     p = sub.add_parser("run", help="run the payload (flight software + simulated world)",
                        description="Run the flight software in the simulated world, linked to ground.")
     p.add_argument("--link", help="udp://PEER:PORT?local=HOST:PORT or serial:///dev/...; omit for no ground link")
-    p.add_argument("--speed", default="max", help="realtime | max | N (times real time); default max")
+    p.add_argument("--speed", default="max", type=_speed_arg, help="realtime | max | N (times real time); default max")
     p.add_argument("--seed", type=int, default=0, help="random seed (runs are deterministic for a seed)")
-    p.add_argument("--start", help="simulation start, ISO UTC (default: now, or the first pass for --geometry orbit)")
+    p.add_argument("--start", type=_time_arg, help="simulation start, ISO UTC (default: now, or the first pass for --geometry orbit)")
     p.add_argument("--fault", action="append", default=[], choices=sorted(CATALOGUE), metavar="NAME",
                    help="inject a fault (repeatable); see `opals-sim faults`")
-    p.add_argument("--duration", type=float, help="simulated seconds to run (default: to 60 s after the pass)")
+    p.add_argument("--duration", type=_positive_float, help="simulated seconds to run (default: to 60 s after the pass)")
     p.add_argument("--plan", choices=("auto", "ground"), help="who uploads the pass plan (default: ground when "
                    "--link is given, else auto)")
     p.add_argument("--plan-file", help="upload this pass plan (JSON from `opals-ground passes --plan N --json`) "
@@ -78,7 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tle", help="TLE file for --geometry orbit (default: bundled ISS 2014)")
     p.add_argument("--pass-offset", type=float, default=240.0,
                    help="flyover: seconds from start to closest approach (default 240)")
-    p.add_argument("--control-hz", type=float, default=100.0, help="control and camera rate (default 100)")
+    p.add_argument("--control-hz", type=_positive_float, default=100.0, help="control and camera rate (default 100)")
     p.add_argument("--jitter-urad", type=float, default=25.0, help="ISS mount jitter, RMS per axis (default 25)")
     p.add_argument("--downlink-class", type=int, choices=(1, 2), help="auto plan: downlink every file after the pass")
     p.add_argument("--store", help="file store directory (default: a temporary directory)")
@@ -99,8 +124,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.set_defaults(func=cmd_faults)
 
     q = sub.add_parser("passes", help="list ISS passes over OCTL (SGP4, bundled 2014 TLE)")
-    q.add_argument("--start", default="2014-06-05T00:00:00", help="ISO UTC (default 2014-06-05)")
-    q.add_argument("--days", type=float, default=3.0)
+    q.add_argument("--start", default="2014-06-05T00:00:00", type=_time_arg, help="ISO UTC (default 2014-06-05)")
+    q.add_argument("--days", type=_positive_float, default=3.0)
     q.add_argument("--min-elevation", type=float, default=20.0)
     q.add_argument("--tle")
     q.set_defaults(func=cmd_passes)
@@ -136,9 +161,18 @@ def cmd_passes(args: argparse.Namespace) -> int:
 def load_plan_file(path: str) -> list[tuple[float, str, dict]]:
     """A pass plan as JSON ({"commands": [{"tai", "name", "args"}, ...]}, what `opals-ground
     passes --plan N --json` writes): (tai, name, args) in time order."""
-    doc = json.loads(Path(path).read_text())
-    rows = doc["commands"] if isinstance(doc, dict) else doc
-    return sorted((float(r["tai"]), str(r["name"]), dict(r.get("args", {}))) for r in rows)
+    try:
+        doc = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON ({exc})") from None
+    try:
+        rows = doc["commands"] if isinstance(doc, dict) else doc
+        plan = sorted((float(r["tai"]), str(r["name"]), dict(r.get("args", {}))) for r in rows)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: not a pass plan ({exc!r})") from None
+    if not plan:
+        raise ValueError(f"{path}: the pass plan holds no commands")
+    return plan
 
 
 def _geometry(args: argparse.Namespace, plan: list[tuple[float, str, dict]] | None = None):

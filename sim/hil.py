@@ -12,7 +12,7 @@ from pathlib import Path
 import serial
 
 from flight.app import FlightConfig, FlightSoftware
-from flight.device_bus import OP_QUIT, DeviceBusClient, encode_frame
+from flight.device_bus import OP_QUIT, BusError, DeviceBusClient, encode_frame
 from flight.hal_serial import serial_hal, step_devices
 from sim.simulation import UplinkPort
 
@@ -53,11 +53,16 @@ def run_flight_hil(device: str, packets: list[bytes], until_tai: float, config: 
             if nxt is not None:
                 time.sleep(max(0.0, nxt - clock()))
         else:
-            now[0] = step_devices(client)
+            try:
+                now[0] = step_devices(client)
+            except OSError as exc:   # pyserial's SerialException is an OSError
+                raise BusError(f"devices lost at TAI {now[0]:.2f} (in lockstep they are the clock): {exc}") from exc
         flight.step()
     try:
         dev.write(encode_frame(bytes([OP_QUIT, 0, 0])))
         dev.flush()
+    except OSError:
+        pass   # the devices are gone already: flight has safed itself, the run still reports
     finally:
         dev.close()
     return HilRun(flight, port, client)

@@ -98,3 +98,45 @@ def test_hil_in_real_time_on_the_wall_clock():
     assert hil.client.timeouts == 0
     assert ("HEALTH_CHECK", "READY") in hil.flight.modes.history and hil.flight.health_ok
     assert 50 <= hil.flight.executive.cycle <= 70          # about 3 s of 20 Hz cycles
+
+
+def _kill_after(proc: subprocess.Popen, seconds: float):
+    import threading
+    t = threading.Timer(seconds, proc.kill)
+    t.start()
+    return t
+
+
+def test_hil_devices_dying_mid_run_safe_the_flight_software_which_still_reports():
+    """Real time: the device server dies (a cable pulled); flight counts device faults, goes
+    SAFE and the run ends with its report instead of a crash on the way out."""
+    from sim.cli_run import _parse_time
+    start = _parse_time(START)
+    proc, path = _devices("--realtime")
+    timer = _kill_after(proc, 1.5)
+    try:
+        hil = run_flight_hil(path, [], start + 3.5, FlightConfig(control_hz=20.0, stow=(62.0, 14.0)), realtime=True)
+    finally:
+        timer.cancel()
+        proc.kill()
+        proc.wait(timeout=10)
+    assert hil.flight.device_faults > 0 and hil.flight.mode == "SAFE"
+    assert hil.flight.executive.cycle >= 60     # it kept cycling after the devices went
+
+
+def test_hil_lockstep_devices_dying_is_a_clear_bus_error():
+    """Lockstep: the devices are the clock, so their loss ends the run with a BusError that says so."""
+    import pytest
+
+    from flight.device_bus import BusError
+    from sim.cli_run import _parse_time
+    start = _parse_time(START)
+    proc, path = _devices()
+    timer = _kill_after(proc, 1.0)
+    try:
+        with pytest.raises(BusError, match="devices lost"):
+            run_flight_hil(path, [], start + 1e6, FlightConfig(control_hz=20.0, stow=(62.0, 14.0)))
+    finally:
+        timer.cancel()
+        proc.kill()
+        proc.wait(timeout=10)
