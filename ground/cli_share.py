@@ -3,10 +3,12 @@ authority, and, as an analyst, browse the catalogue, submit jobs and stream resu
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import httpx
 
@@ -31,6 +33,21 @@ def _check(r: httpx.Response) -> dict | list:
             detail = r.text
         raise SystemExit(f"share: {r.status_code}: {detail}")
     return r.json()
+
+
+def _clean_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A dead party, a missing or malformed file: one clear line and a non-zero status, no traceback."""
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except httpx.HTTPError as exc:
+            print(f"share: cannot reach {getattr(args, 'url', 'the party')}: {exc}", file=sys.stderr)
+            return 1
+        except (OSError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
+            print(f"share: {exc}", file=sys.stderr)
+            return 2
+    return run
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
@@ -118,7 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     k = s.add_parser("keygen", help="create an Ed25519 authority key pair")
     k.add_argument("--issuer", required=True)
     k.add_argument("--out", default=".")
-    k.set_defaults(func=cmd_keygen)
+    k.set_defaults(func=_clean_errors(cmd_keygen))
 
     i = s.add_parser("issue", help="sign an attribute assertion (JWT) as an authority")
     i.add_argument("--key", required=True, help="the authority's private key (PEM)")
@@ -126,7 +143,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--subject", required=True)
     i.add_argument("--attr", action="append", help="an attribute (repeatable)")
     i.add_argument("--ttl", type=float, default=3600.0, help="seconds of validity")
-    i.set_defaults(func=cmd_issue)
+    i.set_defaults(func=_clean_errors(cmd_issue))
 
     v = s.add_parser("serve", help="run a provider/reseller party (REST API)")
     v.add_argument("--config", required=True)
@@ -134,7 +151,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--port", type=int, default=8800)
     v.add_argument("--engine", help="local (default) or dask://scheduler:8786")
     v.add_argument("--log-level", default="warning")
-    v.set_defaults(func=cmd_serve)
+    v.set_defaults(func=_clean_errors(cmd_serve))
 
     def client_args(q: argparse.ArgumentParser) -> None:
         q.add_argument("--url", required=True, help="the party's base URL")
@@ -145,7 +162,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     client_args(c)
     c.add_argument("source", nargs="?")
     c.add_argument("--json", action="store_true")
-    c.set_defaults(func=cmd_catalogue)
+    c.set_defaults(func=_clean_errors(cmd_catalogue))
 
     j = s.add_parser("submit", help="submit a job")
     client_args(j)
@@ -155,16 +172,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     j.add_argument("--wrap", help="JSON file with a modifying map (or list) to apply after the party's")
     j.add_argument("--wait", action="store_true")
     j.add_argument("-o", "--output", help="with --wait: stream the result here")
-    j.set_defaults(func=cmd_submit)
+    j.set_defaults(func=_clean_errors(cmd_submit))
 
     t = s.add_parser("status", help="your jobs, or one job")
     client_args(t)
     t.add_argument("job", nargs="?")
-    t.set_defaults(func=cmd_status)
+    t.set_defaults(func=_clean_errors(cmd_status))
 
     r = s.add_parser("result", help="stream a completed job's result")
     client_args(r)
     r.add_argument("job")
     r.add_argument("-o", "--output", default="-")
-    r.set_defaults(func=cmd_result)
+    r.set_defaults(func=_clean_errors(cmd_result))
     p.set_defaults(func=lambda a: p.print_help() or 2)

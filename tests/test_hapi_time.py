@@ -95,3 +95,6 @@ def test_import_windows_cut_at_midnights_and_keep_the_callers_edges():
     assert len(windows("2026-01-01", "2027-01-01", 7)) == 53
     with pytest.raises(ValueError):
         windows("2026-03-02", "2026-03-01")
+    for bad in (0, -1, 1e-10, float("nan")):  # would loop (or build a list) of billions of windows
+        with pytest.raises(ValueError, match="at least one minute"):
+            windows("2026-01-01", "2026-01-02", bad)

@@ -300,3 +300,18 @@ def test_a_reseller_restarted_mid_job_resumes_following_its_upstream_job(world, 
         assert sum(rows) == 2000
     finally:
         party.stop()
+
+
+def test_cli_reports_a_dead_party_and_bad_config_in_one_line(tmp_path):
+    """A user mistake (nothing listening, missing or malformed config) is a clear message and a
+    non-zero status, never a traceback."""
+    garbage = tmp_path / "party.json"
+    garbage.write_text("{garbage")
+    cases = [(["catalogue", "--url", "http://127.0.0.1:1", "--token", "x"], 1, "cannot reach"),
+             (["serve", "--config", str(tmp_path / "missing.json")], 2, "missing.json"),
+             (["serve", "--config", str(garbage)], 2, "Expecting property name")]
+    for args, code, message in cases:
+        done = subprocess.run([sys.executable, "-m", "ground.cli", "share", *args], capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == code, (args, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)

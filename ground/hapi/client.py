@@ -135,11 +135,13 @@ def write_file(table: pa.Table, path: Path) -> None:
 
 def windows(start: str, stop: str, chunk_days: float = 1.0) -> list[tuple[str, str]]:
     """[start, stop) cut at UTC midnights every ``chunk_days``; the outer edges keep the caller's
-    spelling. Raises ValueError for a malformed time or an empty range."""
+    spelling. Raises ValueError for a malformed time, an empty range or a window under a minute."""
     lo, hi = parse_hapi_time(start), parse_hapi_time(stop)
     if lo >= hi:
         raise ValueError("start must be before stop")
-    step = max(1, int(chunk_days * NS_PER_DAY))
+    if not chunk_days * 1440 >= 1:  # also refuses NaN; a 1 ns step would never finish
+        raise ValueError("chunk days must be at least one minute (0.000695)")
+    step = int(chunk_days * NS_PER_DAY)
     edges: list[tuple[int, str]] = [(lo, start)]
     t = (lo // NS_PER_DAY) * NS_PER_DAY + step
     while t < hi:
