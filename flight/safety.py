@@ -199,6 +199,12 @@ class LaserSafety:
         return (self.relays, self.armed, self.firing, self.pointing_ok, self.locked, self.switches,
                 self.emitting, self.interlock_ok, self.over_temp, self.last_safing, self.safing_count)
 
+    @property
+    def watchdog_ok(self) -> bool:
+        """The interlock chain is limit switches + watchdog and reads back as one line, so an open
+        chain that no tripped switch explains is the watchdog."""
+        return self.interlock_ok or any(self.switches)
+
     def status_word(self) -> int:
         b = SAFETY_BITS
         bits = {
@@ -207,7 +213,7 @@ class LaserSafety:
             "track_locked": self.locked, "switch_az_low": self.switches[0], "switch_az_high": self.switches[1],
             "switch_el_low": self.switches[2], "switch_el_high": self.switches[3],
             "laser_emitting": self.emitting, "hw_interlock_ok": self.interlock_ok,
-            "over_temperature": self.over_temp, "watchdog_ok": True, "relay_commanded": self.firing,
+            "over_temperature": self.over_temp, "watchdog_ok": self.watchdog_ok, "relay_commanded": self.firing,
         }
         return sum(1 << b[k] for k, v in bits.items() if v)
 

@@ -44,3 +44,14 @@ def test_a_tripped_switch_shows_and_clears_the_hardware_interlock():
     tripped = [w for w in words if "switch_az_low" in w]
     assert tripped and all("hw_interlock_ok" not in w for w in tripped)
     assert not words[-1] & (H1_RELEASED | {"laser_emitting"})
+
+
+def test_watchdog_bit_is_the_interlock_chain_open_with_no_switch_to_explain_it():
+    words = _words(())
+    assert all("watchdog_ok" in w for w in words)                     # kicked every cycle
+    tripped = [w for w in _words(("switch_stuck_tripped",)) if "switch_az_low" in w]
+    assert tripped and all("watchdog_ok" in w for w in tripped)       # the switch explains the open chain
+    safety = short_pass((), adversarial=False).sim.flight.safety
+    safety.interlock_ok, safety.switches = False, (False, False, False, False)
+    word = safety.status_word()
+    assert not word >> SAFETY_BITS["watchdog_ok"] & 1 and not word >> SAFETY_BITS["hw_interlock_ok"] & 1
