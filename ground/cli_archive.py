@@ -44,6 +44,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_replay)
 
 
+def _missing_archive(path: Path) -> bool:
+    """Reading must not create: a mistyped --archive would otherwise answer 'no data' quietly."""
+    if (path / "raw").is_dir() or (path / "parquet").is_dir():
+        return False
+    print(f"error: no archive at {path} (expected raw/ and parquet/ under it)", file=sys.stderr)
+    return True
+
+
 def run_query(a: argparse.Namespace) -> int:
     from ground.archive import Archive
     from protocol.opals import DICTIONARY
@@ -56,7 +64,10 @@ def run_query(a: argparse.Namespace) -> int:
     if unknown:
         print(f"error: {a.packet} has no field(s) {', '.join(unknown)}", file=sys.stderr)
         return 2
-    t = Archive(a.archive, DICTIONARY).query(a.packet, _tai(a.start), _tai(a.end), fields)
+    start, end = _tai(a.start), _tai(a.end)
+    if _missing_archive(a.archive):
+        return 2
+    t = Archive(a.archive, DICTIONARY).query(a.packet, start, end, fields)
     if a.limit is not None:
         t = t.slice(0, a.limit)
     if a.format == "csv":
@@ -87,8 +98,11 @@ def run_replay(a: argparse.Namespace) -> int:
         print(f"error: unknown packet(s) {', '.join(unknown)} (one of {', '.join(DICTIONARY.telemetry)})",
               file=sys.stderr)
         return 2
+    start, end = _tai(a.start), _tai(a.end)
+    if _missing_archive(a.archive):
+        return 2
     archive = Archive(a.archive, DICTIONARY)
-    packets = archive.replay(_tai(a.start), _tai(a.end), names)
+    packets = archive.replay(start, end, names)
     if a.to:
         from links.url import open_link
         link = open_link(a.to)

@@ -64,3 +64,13 @@ def test_run_against_a_silent_payload_says_so(tmp_path, capsys):
         assert main(["run", url, "--data-dir", str(tmp_path / "d"), "--duration", "0.2"]) == 0
     err = capsys.readouterr().err
     assert "0 packets received" in err and "link DOWN" in err
+
+
+def test_query_and_replay_on_a_missing_archive_say_so_and_create_nothing(tmp_path, capsys):
+    from ground.cli import main as cli
+    nowhere = tmp_path / "no-archive"
+    assert cli(["query", "TRACKING", "--archive", str(nowhere)]) == 2
+    assert cli(["replay", "--archive", str(nowhere), "--start", "2014-06-05T00:00:00Z",
+                "--end", "2014-06-06T00:00:00Z"]) == 2
+    assert "no archive at" in capsys.readouterr().err
+    assert not nowhere.exists()
