@@ -158,7 +158,8 @@ def run_live(a: argparse.Namespace) -> int:
         ls = s.link.stats()
         h = s.health.report(ls)
         counters = {**s.errors, **{k: getattr(ls, k) for k in ("bytes_discarded", "crc_failures", "rejected_bad",
-                                                                "rejected_foreign", "recv_errors", "reconnects")
+                                                                "rejected_foreign", "recv_errors", "reconnects",
+                                                                "open_failures")
                                    if getattr(ls, k, 0)}}
         errors = ", ".join(f"{k} {v}" for k, v in sorted(counters.items())) or "none"
         print(f"opals-ground run: {h.packets} packets received, {h.seq_gaps} sequence gaps, "

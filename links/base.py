@@ -20,6 +20,7 @@ class LinkStats:
     send_errors: int = 0
     recv_errors: int = 0
     reconnects: int = 0
+    open_failures: int = 0      # attempts to open a device that was not there
     up: bool = True
     last_rx: float = 0.0        # monotonic time of the last good packet
     per_apid: dict[int, dict[str, int]] = field(default_factory=dict)

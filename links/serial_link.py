@@ -47,6 +47,7 @@ class SerialLink:
         try:
             self._dev = self._opener()
         except (serial.SerialException, OSError):
+            self._stats.open_failures += 1
             self._next_try = now + self.reconnect_interval
             return False
         if self._ever_up:

@@ -147,6 +147,7 @@ def test_link_started_while_device_absent_connects_when_it_appears(port):
     try:
         link.send(_cmd(1))
         assert link.recv(timeout=0.05) == [] and not link.stats().up
+        assert link.stats().open_failures >= 1  # the absent device is counted, not just "down"
         far = Pty(port)
         _wait_up(link)
         assert far.read_packets(1) == [_cmd(1)]
