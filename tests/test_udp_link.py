@@ -25,14 +25,19 @@ def _recv_n(link, n: int, attempts: int = 100) -> list[bytes]:
     return out
 
 
-@pytest.fixture
-def pair():
+def _linked_pair():
+    """A flight and a ground link on ephemeral loopback ports, each the other's only peer."""
     flight = UdpLink(LOCAL, ("127.0.0.1", 9))
     ground = UdpLink(LOCAL, flight.local)
     flight.peer = ground.local
     yield flight, ground
     flight.close()
     ground.close()
+
+
+@pytest.fixture
+def pair():
+    yield from _linked_pair()
 
 
 def _hk(seq: int) -> bytes:
@@ -115,12 +120,7 @@ def test_open_link_url_builds_a_working_udp_link():
 
 @pytest.fixture(scope="module")
 def fuzz_pair():
-    flight = UdpLink(LOCAL, ("127.0.0.1", 9))
-    ground = UdpLink(LOCAL, flight.local)
-    flight.peer = ground.local
-    yield flight, ground
-    flight.close()
-    ground.close()
+    yield from _linked_pair()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
